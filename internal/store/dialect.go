@@ -1,0 +1,75 @@
+package store
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"qorgau.kz/qorgau"
+)
+
+// dialect holds what differs between the engines. Everything else is the
+// same SQL text.
+type dialect struct {
+	name string
+	// migrations is the folder under migrations/ with this engine's files.
+	migrations string
+	// lockMigrations serialises concurrent Migrate calls of several servers.
+	lockMigrations, unlockMigrations string
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", migrations: "migrations/sqlite"}
+	postgresDialect = dialect{
+		name:             "postgres",
+		migrations:       "migrations/postgres",
+		lockMigrations:   `SELECT pg_advisory_lock(7162731)`,
+		unlockMigrations: `SELECT pg_advisory_unlock(7162731)`,
+	}
+)
+
+// sqliteDSN returns the modernc.org/sqlite connection string for path. The
+// write pool begins transactions IMMEDIATE so that a read-then-write
+// transaction never fails half-way on a lock upgrade.
+func sqliteDSN(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_time_format", "sqlite")
+	if write {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// isUniqueViolation reports whether err is a unique or primary key conflict.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// Aliases of the domain vocabulary, so store code reads short.
+const (
+	ENOTFOUND = qorgau.ENOTFOUND
+	EINVALID  = qorgau.EINVALID
+	ECONFLICT = qorgau.ECONFLICT
+)
+
+var qorgauErrorf = qorgau.Errorf
