@@ -41,7 +41,7 @@ func TestOneTimePassword(t *testing.T) {
 	if a == b || len(a) != 23 {
 		t.Errorf("OneTimePassword = %q, %q; want two different 23-character strings", a, b)
 	}
-	if err := CheckNewPassword("x", a); err != nil {
+	if err := CheckNewPassword("aigerim", a); err != nil {
 		t.Errorf("CheckNewPassword(one-time password) = %v", err)
 	}
 	if err := CheckNewPassword("aigerim", "short"); err == nil {
