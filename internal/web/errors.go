@@ -1,0 +1,56 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"qorgau.kz/qorgau"
+)
+
+var (
+	// errLoginRequired sends a visitor without a session to the login form.
+	errLoginRequired = errors.New("login required")
+	// errLoginIncomplete sends a half-logged-in session to its next step.
+	errLoginIncomplete = errors.New("login incomplete")
+)
+
+// statusOf maps the error vocabulary to HTTP status codes. It is the only
+// such table.
+var statusOf = map[string]int{
+	qorgau.EINVALID:      http.StatusBadRequest,
+	qorgau.EUNAUTHORIZED: http.StatusUnauthorized,
+	qorgau.EFORBIDDEN:    http.StatusForbidden,
+	qorgau.ENOTFOUND:     http.StatusNotFound,
+	qorgau.ECONFLICT:     http.StatusConflict,
+	qorgau.ETOOMANY:      http.StatusTooManyRequests,
+	qorgau.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// renderError writes err as a page in the request's language. Internal
+// errors are logged with detail and shown without it.
+func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
+	switch {
+	case errors.Is(err, errLoginRequired):
+		http.Redirect(w, r.Request, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	case errors.Is(err, errLoginIncomplete):
+		http.Redirect(w, r.Request, stagePath(r.Session.Stage), http.StatusSeeOther)
+		return
+	}
+	code := qorgau.ErrorCode(err)
+	status := statusOf[code]
+	msg := qorgau.ErrorMessage(err)
+	if code == qorgau.EINTERNAL {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = ""
+	}
+	data := struct {
+		Status  int
+		Message string
+	}{status, msg}
+	if rerr := s.render(w, r, status, "error", "error."+code, data); rerr != nil {
+		s.log.Error("render error page", "err", rerr)
+		http.Error(w, http.StatusText(status), status)
+	}
+}

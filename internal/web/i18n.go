@@ -1,0 +1,106 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+// Languages of the console, in the order the switch shows them. Kazakh is
+// the state language; Russian is the language of most of the paperwork.
+var languages = []string{"kk", "ru", "en"}
+
+// defaultLanguage is used when neither a cookie nor the browser says more.
+const defaultLanguage = "ru"
+
+var matcher = language.NewMatcher([]language.Tag{language.Russian, language.Kazakh, language.English})
+
+// Locale is one language's message catalogue. Templates call {{.L.T "key"}}.
+type Locale struct {
+	Code string
+	msgs map[string]string
+}
+
+func loadLocales() (map[string]*Locale, error) {
+	m := map[string]*Locale{}
+	for _, code := range languages {
+		b, err := assets.ReadFile("locales/" + code + ".json")
+		if err != nil {
+			return nil, fmt.Errorf("locale %s: %w", code, err)
+		}
+		l := &Locale{Code: code}
+		if err := json.Unmarshal(b, &l.msgs); err != nil {
+			return nil, fmt.Errorf("locale %s: %w", code, err)
+		}
+		m[code] = l
+	}
+	return m, nil
+}
+
+// T returns the message for key. A missing key shows as itself in brackets,
+// so that it is seen at once; a test makes sure none is missing.
+func (l *Locale) T(key string) string {
+	if s, ok := l.msgs[key]; ok {
+		return s
+	}
+	return "[" + key + "]"
+}
+
+// Tf formats the message for key with args, as fmt.Sprintf does.
+func (l *Locale) Tf(key string, args ...any) string { return fmt.Sprintf(l.T(key), args...) }
+
+// Enum returns the message for a value of a closed set, e.g. ("zone", "corridor").
+func (l *Locale) Enum(set string, value any) string { return l.T(set + "." + fmt.Sprint(value)) }
+
+// HTML returns the message for key as trusted HTML: catalogues are part of
+// the binary, not user input.
+func (l *Locale) HTML(key string) template.HTML { return template.HTML(l.T(key)) }
+
+// Languages lists the console's languages for the switch.
+func (l *Locale) Languages() []string { return languages }
+
+// Number formats n with thin grouping as the language writes it.
+func (l *Locale) Number(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + l.Number(-n)
+	}
+	sep := "\u00a0"
+	if l.Code == "en" {
+		sep = ","
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+const langCookie = "qorgau_lang"
+
+// localeFor picks the language of a request: the cookie set by the switch,
+// then the browser's Accept-Language, then the default.
+func (s *Server) localeFor(r *http.Request) *Locale {
+	if c, err := r.Cookie(langCookie); err == nil {
+		if l, ok := s.locale[c.Value]; ok {
+			return l
+		}
+	}
+	if al := r.Header.Get("Accept-Language"); al != "" {
+		tags, _, _ := language.ParseAcceptLanguage(al)
+		if len(tags) > 0 {
+			_, i, conf := matcher.Match(tags...)
+			if conf != language.No {
+				return s.locale[[]string{"ru", "kk", "en"}[i]]
+			}
+		}
+	}
+	return s.locale[defaultLanguage]
+}

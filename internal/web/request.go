@@ -1,0 +1,154 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/auth"
+)
+
+// handlerFunc is what every route implements: parse, check, act, render;
+// return an error and guard renders it.
+type handlerFunc func(w http.ResponseWriter, r *request) error
+
+// request is an HTTP request with what guard learnt about it.
+type request struct {
+	*http.Request
+	L       *Locale
+	Session *qorgau.Session // nil if not logged in
+	User    *qorgau.User    // nil if not logged in
+	Addr    string          // remote IP
+}
+
+// touchEvery bounds how often a session's last-seen time is written.
+const touchEvery = time.Minute
+
+func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) *request {
+	req := &request{Request: r, L: s.localeFor(r), Addr: remoteIP(r)}
+	c, err := r.Cookie(s.sessionCookieName())
+	if err != nil || c.Value == "" {
+		return req
+	}
+	id := auth.TokenID(c.Value)
+	sess, user, err := s.db.Session(r.Context(), id)
+	if err != nil {
+		if qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+			s.log.Error("load session", "err", err)
+		}
+		s.clearSessionCookie(w)
+		return req
+	}
+	now := s.Now()
+	if user.Disabled || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout || now.Sub(sess.CreatedAt) > s.cfg.MaxSessionAge {
+		s.db.DeleteSession(r.Context(), id)
+		s.clearSessionCookie(w)
+		return req
+	}
+	if now.Sub(sess.LastSeen) > touchEvery {
+		if err := s.db.TouchSession(r.Context(), id, sess.Stage); err != nil {
+			s.log.Warn("touch session", "err", err)
+		}
+	}
+	req.Session, req.User = sess, user
+	return req
+}
+
+// remoteIP is the peer address of the connection. Qorgau does not trust
+// X-Forwarded-For: behind a proxy, throttling counts the proxy's address
+// too, which errs on the side of locking out.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) sessionCookieName() string {
+	if s.cfg.SecureCookies {
+		return "__Host-qorgau_session"
+	}
+	return "qorgau_session"
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.sessionCookieName(),
+		Value:    token,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   s.cfg.SecureCookies,
+		SameSite: http.SameSiteStrictMode,
+		MaxAge:   int(s.cfg.MaxSessionAge.Seconds()),
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.sessionCookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// localPath returns next if it is a path on this site, else "/". It keeps
+// the login redirect from sending people elsewhere.
+func localPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return next
+}
+
+// audit appends a security event; a failure to record it is logged loudly
+// but does not fail the request that caused it, except where the caller
+// decides otherwise.
+func (s *Server) audit(ctx context.Context, r *request, actor, action, target, detail string) error {
+	err := s.db.AppendAudit(ctx, &qorgau.AuditRecord{Actor: actor, Action: action, Target: target, Detail: detail, Addr: r.Addr})
+	if err != nil {
+		s.log.Error("audit append failed", "action", action, "actor", actor, "err", err)
+	}
+	return err
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	L       *Locale
+	User    *qorgau.User
+	Path    string
+	Version string
+	Title   string // message key of the page title
+	Data    any
+}
+
+func (s *Server) render(w http.ResponseWriter, r *request, status int, page, title string, data any) error {
+	t, ok := s.pages[page]
+	if !ok {
+		return errors.New("web: no page template " + page)
+	}
+	pd := pageData{L: r.L, Path: r.URL.Path, Version: s.cfg.Version, Title: title, Data: data}
+	if r.Session != nil && r.Session.Stage == qorgau.StageFull {
+		pd.User = r.User
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", r.L.Code)
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}

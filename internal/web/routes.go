@@ -1,0 +1,122 @@
+package web
+
+import (
+	"net/http"
+
+	"qorgau.kz/qorgau"
+)
+
+// Access says who may use a route.
+type Access int
+
+// Kinds of access. Role-restricted routes list their roles in Route.Roles.
+const (
+	// Public routes need no session: health, metrics, the login form.
+	Public Access = iota
+	// Pending routes belong to a login in progress: a session that passed
+	// the password but still owes a TOTP code, a new password or a TOTP
+	// enrolment.
+	Pending
+	// Staff routes need a complete session and one of Route.Roles.
+	Staff
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Pattern string
+	Access  Access
+	Roles   []qorgau.Role // for Staff
+	handler handlerFunc
+}
+
+// Role sets used by the table.
+var (
+	anyRole = []qorgau.Role{qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison, qorgau.RoleAuditor}
+	// registryRoles see facilities, zones and devices. A liaison sees its own
+	// facility only; the handlers narrow that.
+	registryRoles = []qorgau.Role{qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison}
+	auditRoles    = []qorgau.Role{qorgau.RoleAdmin, qorgau.RoleAuditor}
+	adminOnly     = []qorgau.Role{qorgau.RoleAdmin}
+)
+
+// registerRoutes lists every route of every surface, with who may use it.
+// Nothing is routed anywhere else.
+func (s *Server) registerRoutes() {
+	s.route("GET /healthz", Public, nil, s.healthz)
+	s.route("GET /readyz", Public, nil, s.readyz)
+	s.route("GET /metrics", Public, nil, s.metrics)
+	s.route("GET /static/", Public, nil, s.static)
+	s.route("POST /lang", Public, nil, s.setLanguage)
+
+	s.route("GET /login", Public, nil, s.loginForm)
+	s.route("POST /login", Public, nil, s.login)
+	s.route("GET /login/totp", Pending, nil, s.totpForm)
+	s.route("POST /login/totp", Pending, nil, s.totpCheck)
+	s.route("GET /login/totp-setup", Pending, nil, s.totpSetupForm)
+	s.route("POST /login/totp-setup", Pending, nil, s.totpSetup)
+	s.route("GET /login/password", Pending, nil, s.passwordForm)
+	s.route("POST /login/password", Pending, nil, s.passwordChange)
+	s.route("POST /logout", Pending, nil, s.logout)
+
+	s.route("GET /{$}", Staff, anyRole, s.home)
+	s.route("GET /facilities", Staff, registryRoles, s.facilitiesList)
+	s.route("GET /facilities/{code}", Staff, registryRoles, s.facilityPage)
+	s.route("GET /devices", Staff, registryRoles, s.devicesList)
+	s.route("GET /audit", Staff, auditRoles, s.auditList)
+	s.route("POST /audit/verify", Staff, auditRoles, s.auditVerify)
+	s.route("GET /users", Staff, adminOnly, s.usersList)
+}
+
+// Routes returns the route table, for tests and documentation.
+func (s *Server) Routes() []Route { return s.routes }
+
+func (s *Server) route(pattern string, access Access, roles []qorgau.Role, h handlerFunc) {
+	rt := Route{Pattern: pattern, Access: access, Roles: roles, handler: h}
+	if access == Staff && len(roles) == 0 {
+		panic("web: staff route " + pattern + " names no role")
+	}
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(pattern, s.guard(rt))
+}
+
+// allows reports whether a complete session of role may use the route.
+func (rt Route) allows(role qorgau.Role) bool {
+	for _, r := range rt.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// guard loads the session, enforces the route's access, and renders any
+// error the handler returns. It is the one place where access is decided
+// by role; handlers narrow further by owner (a liaison's own facility).
+func (s *Server) guard(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := s.newRequest(w, r)
+		var err error
+		switch rt.Access {
+		case Public:
+		case Pending:
+			if req.Session == nil {
+				err = errLoginRequired
+			}
+		case Staff:
+			switch {
+			case req.Session == nil:
+				err = errLoginRequired
+			case req.Session.Stage != qorgau.StageFull:
+				err = errLoginIncomplete
+			case !rt.allows(req.User.Role):
+				err = qorgau.Errorf(qorgau.EFORBIDDEN, "forbidden")
+			}
+		}
+		if err == nil {
+			err = rt.handler(w, req)
+		}
+		if err != nil {
+			s.renderError(w, req, err)
+		}
+	})
+}
