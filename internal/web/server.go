@@ -88,6 +88,8 @@ func New(db *store.DB, logger *slog.Logger, cfg Config) (*Server, error) {
 		Now:             time.Now,
 		PasswordParams:  auth.DefaultParams,
 	}
+	clock := func() time.Time { return s.Now() }
+	s.accountThrottle.Now, s.addrThrottle.Now = clock, clock
 	var err error
 	if s.locale, err = loadLocales(); err != nil {
 		return nil, err

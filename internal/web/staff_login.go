@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"qorgau.kz/qorgau"
@@ -46,8 +48,8 @@ type loginData struct {
 	Error         string // message key
 	Wait          int    // minutes, for the throttle message
 	Demo          bool
-	Secret        string // TOTP enrolment
-	QR            string
+	Secret        string       // TOTP enrolment
+	QR            template.URL // a data: URL made here, not user input
 	OTPURL        string
 	MinimumLength int
 }
@@ -62,7 +64,10 @@ func (s *Server) loginForm(w http.ResponseWriter, r *request) error {
 
 // dummyHash is checked when the account does not exist, so that the answer
 // takes as long as for a wrong password and does not reveal which names exist.
-var dummyHash, _ = auth.HashPassword("qorgau-no-such-user", auth.DefaultParams)
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := auth.HashPassword("qorgau-no-such-user", auth.DefaultParams)
+	return h
+})
 
 func (s *Server) login(w http.ResponseWriter, r *request) error {
 	ctx := r.Context()
@@ -83,7 +88,7 @@ func (s *Server) login(w http.ResponseWriter, r *request) error {
 	if err != nil && qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 		return err
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if u != nil {
 		hash = u.PasswordHash
 	}
@@ -200,7 +205,7 @@ func (s *Server) totpSetupForm(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "totp_setup", "totpsetup.title", loginData{Secret: secret, QR: qr, OTPURL: otpURL})
+	return s.render(w, r, http.StatusOK, "totp_setup", "totpsetup.title", loginData{Secret: secret, QR: template.URL(qr), OTPURL: otpURL})
 }
 
 func (s *Server) totpSetup(w http.ResponseWriter, r *request) error {
@@ -217,7 +222,7 @@ func (s *Server) totpSetup(w http.ResponseWriter, r *request) error {
 			return qorgau.Errorf(qorgau.EINVALID, "bad TOTP secret")
 		}
 		return s.render(w, r, http.StatusBadRequest, "totp_setup", "totpsetup.title",
-			loginData{Error: "totp.error.wrong", Secret: secret, QR: qr, OTPURL: otpURL})
+			loginData{Error: "totp.error.wrong", Secret: secret, QR: template.URL(qr), OTPURL: otpURL})
 	}
 	u := *r.User
 	u.TOTPSecret = secret

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"qorgau.kz/qorgau"
+)
+
+// TestCataloguesComplete checks that the three catalogues have exactly the
+// same keys and no empty message.
+func TestCataloguesComplete(t *testing.T) {
+	locs, err := loadLocales()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range languages {
+		for _, b := range languages {
+			for k := range locs[a].msgs {
+				if _, ok := locs[b].msgs[k]; !ok {
+					t.Errorf("key %q is in %s.json but not in %s.json", k, a, b)
+				}
+			}
+		}
+		for k, v := range locs[a].msgs {
+			if strings.TrimSpace(v) == "" {
+				t.Errorf("%s.json: key %q is empty", a, k)
+			}
+		}
+	}
+	// The same format verbs in every language, so Tf never prints %!d.
+	verbs := regexp.MustCompile(`%[-+# 0]*[0-9]*(\.[0-9]+)?[a-zA-Z%]`)
+	for k, en := range locs["en"].msgs {
+		want := verbs.FindAllString(en, -1)
+		for _, l := range []string{"ru", "kk"} {
+			if got := verbs.FindAllString(locs[l].msgs[k], -1); !slices.Equal(got, want) {
+				t.Errorf("key %q: %s has verbs %v, en has %v", k, l, got, want)
+			}
+		}
+	}
+}
+
+// TestTemplateKeysExist checks every key a template names literally, and
+// every key built from a closed set of domain values.
+func TestTemplateKeysExist(t *testing.T) {
+	locs, err := loadLocales()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	literal := regexp.MustCompile(`\.(?:T|Tf|HTML) "([^"]+)"`)
+	files, _ := fs.Glob(assets, "templates/*.html")
+	for _, f := range files {
+		b, _ := fs.ReadFile(assets, f)
+		for _, m := range literal.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = true
+		}
+	}
+	if len(used) < 50 {
+		t.Fatalf("found only %d keys in templates: the pattern is broken", len(used))
+	}
+	for _, r := range qorgau.Roles {
+		used["role."+string(r)] = true
+		used["home.role."+string(r)] = true
+	}
+	for _, v := range qorgau.FacilityTypes {
+		used["ftype."+string(v)] = true
+	}
+	for _, v := range qorgau.ZoneKinds {
+		used["zone."+string(v)] = true
+	}
+	for _, v := range qorgau.DeviceKinds {
+		used["dkind."+string(v)] = true
+	}
+	for _, v := range auditActions {
+		used["action."+v] = true
+	}
+	for _, l := range languages {
+		used["lang."+l] = true
+	}
+	for code, status := range statusOf {
+		used["error."+code] = true
+		used[fmt.Sprintf("error.explain.%d", status)] = true
+	}
+	// Keys the Go code passes to templates.
+	for _, k := range []string{"home.title", "facility.title", "login.error.empty", "login.error.wrong",
+		"login.error.throttled", "totp.error.wrong", "password.error.mismatch", "password.error.weak", "password.error.same"} {
+		used[k] = true
+	}
+	for k := range used {
+		for _, l := range languages {
+			if _, ok := locs[l].msgs[k]; !ok {
+				t.Errorf("key %q is used but missing from %s.json", k, l)
+			}
+		}
+	}
+}
+
+// TestNoHardCodedText checks that templates hold no human text of their
+// own: with actions, tags, comments and entities removed, only punctuation
+// and spaces may remain.
+func TestNoHardCodedText(t *testing.T) {
+	actions := regexp.MustCompile(`(?s)\{\{.*?\}\}`)
+	tags := regexp.MustCompile(`(?s)<[^>]*>`)
+	entities := regexp.MustCompile(`&[a-z]+;|&#[0-9]+;`)
+	letters := regexp.MustCompile(`\pL{2,}`)
+	files, _ := fs.Glob(assets, "templates/*.html")
+	for _, f := range files {
+		b, _ := fs.ReadFile(assets, f)
+		s := actions.ReplaceAllString(string(b), " ")
+		s = tags.ReplaceAllString(s, " ")
+		s = entities.ReplaceAllString(s, " ")
+		for _, w := range letters.FindAllString(s, -1) {
+			t.Errorf("%s: hard-coded text %q; put it in the catalogues", f, w)
+		}
+	}
+}
+
+func TestLocaleNumber(t *testing.T) {
+	locs, _ := loadLocales()
+	for _, tt := range []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"en", 45000, "45,000"}, {"ru", 45000, "45\u00a0000"}, {"kk", 1234567, "1\u00a0234\u00a0567"}, {"en", 999, "999"}, {"en", -1200, "-1,200"},
+	} {
+		if got := locs[tt.lang].Number(tt.n); got != tt.want {
+			t.Errorf("%s.Number(%d) = %q, want %q", tt.lang, tt.n, got, tt.want)
+		}
+	}
+}

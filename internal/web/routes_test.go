@@ -1,0 +1,146 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/web"
+)
+
+// allow is the expected role table: for every route, the roles that may
+// use it. It is written out here, apart from routes.go, so that a change of
+// access shows up as a failing test, and a new route without an entry
+// fails too.
+var allow = map[string][]qorgau.Role{
+	"GET /healthz":           nil,
+	"GET /readyz":            nil,
+	"GET /metrics":           nil,
+	"GET /static/":           nil,
+	"POST /lang":             nil,
+	"GET /login":             nil,
+	"POST /login":            nil,
+	"GET /login/totp":        nil,
+	"POST /login/totp":       nil,
+	"GET /login/totp-setup":  nil,
+	"POST /login/totp-setup": nil,
+	"GET /login/password":    nil,
+	"POST /login/password":   nil,
+	"POST /logout":           nil,
+	"GET /{$}":               {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison, qorgau.RoleAuditor},
+	"GET /facilities":        {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /facilities/{code}": {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /devices":           {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /audit":             {qorgau.RoleAdmin, qorgau.RoleAuditor},
+	"POST /audit/verify":     {qorgau.RoleAdmin, qorgau.RoleAuditor},
+	"GET /users":             {qorgau.RoleAdmin},
+}
+
+// concrete turns a route pattern into a request path; wildcards take values
+// the liaison may see, so that role, not ownership, decides.
+func concrete(pattern string) (method, path string) {
+	method, path, _ = strings.Cut(pattern, " ")
+	path = strings.ReplaceAll(path, "{$}", "")
+	path = strings.ReplaceAll(path, "{code}", "EC-166-1")
+	if strings.HasSuffix(path, "/static/") {
+		path += "style.css"
+	}
+	return method, path
+}
+
+func TestRoleTable(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	routes := e.srv.Routes()
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		seen[rt.Pattern] = true
+		want, ok := allow[rt.Pattern]
+		if !ok {
+			t.Errorf("route %q has no entry in the role table of this test: add one", rt.Pattern)
+			continue
+		}
+		if (rt.Access == web.Staff) != (want != nil) {
+			t.Errorf("route %q: access %v, but the test table says roles %v", rt.Pattern, rt.Access, want)
+		}
+		method, path := concrete(rt.Pattern)
+		var form url.Values
+		if method == http.MethodPost {
+			form = url.Values{}
+		}
+		if rt.Access == web.Staff {
+			resp, _ := e.do(e.client(), method, path, form, nil)
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+				t.Errorf("%s anonymous = %d %s, want 303 to /login", rt.Pattern, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+		for _, role := range qorgau.Roles {
+			allowed := rt.Access != web.Staff
+			for _, r := range want {
+				allowed = allowed || r == role
+			}
+			resp, _ := e.do(e.client(), method, path, form, e.session(role))
+			got := resp.StatusCode
+			switch {
+			case allowed && (got == http.StatusForbidden || got >= 500 ||
+				got == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/login?")):
+				t.Errorf("%s as %s = %d (%s), want allowed", rt.Pattern, role, got, resp.Header.Get("Location"))
+			case !allowed && got != http.StatusForbidden:
+				t.Errorf("%s as %s = %d, want 403", rt.Pattern, role, got)
+			}
+		}
+	}
+	for p := range allow {
+		if !seen[p] {
+			t.Errorf("the test table lists %q, which is not a route", p)
+		}
+	}
+}
+
+// TestLiaisonSeesOwnFacilityOnly checks the ownership rule the role table
+// cannot: a liaison sees its own facility and nothing of another.
+func TestLiaisonSeesOwnFacilityOnly(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	c := e.client()
+	tests := []struct {
+		path       string
+		wantStatus int
+		wantIn     string
+		wantNotIn  string
+	}{
+		{"/facilities/EC-166-1", http.StatusOK, "Colony 1", ""},
+		{"/facilities/EC-166-2", http.StatusForbidden, "", "Colony 2"},
+		{"/facilities", http.StatusOK, "EC-166-1", "EC-166-2"},
+		{"/devices", http.StatusOK, "C-1", "C-2"},
+		{"/devices?facility=EC-166-2", http.StatusForbidden, "", "C-2"},
+		{"/devices?region=KZ-35", http.StatusOK, "C-1", "C-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, body := e.do(c, "GET", tt.path, nil, e.session(qorgau.RoleLiaison))
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("GET %s as liaison = %d, want %d", tt.path, resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantIn != "" && !strings.Contains(body, tt.wantIn) {
+				t.Errorf("GET %s as liaison lacks %q", tt.path, tt.wantIn)
+			}
+			if tt.wantNotIn != "" && strings.Contains(body, tt.wantNotIn) {
+				t.Errorf("GET %s as liaison shows %q of another facility", tt.path, tt.wantNotIn)
+			}
+		})
+	}
+	// Other roles see both facilities.
+	_, body := e.do(c, "GET", "/facilities", nil, e.session(qorgau.RoleNPM))
+	if !strings.Contains(body, "EC-166-1") || !strings.Contains(body, "EC-166-2") {
+		t.Error("the NPM coordinator does not see every facility")
+	}
+	resp, _ := e.do(c, "GET", "/facilities/NOPE", nil, e.session(qorgau.RoleAdmin))
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /facilities/NOPE = %d, want 404", resp.StatusCode)
+	}
+	resp, _ = e.do(c, "GET", "/devices?kind=toaster", nil, e.session(qorgau.RoleAdmin))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("GET /devices?kind=toaster = %d, want 400", resp.StatusCode)
+	}
+}
