@@ -53,7 +53,11 @@ func TestOneTimePassword(t *testing.T) {
 }
 
 func TestTOTP(t *testing.T) {
-	secret, url, qr, err := NewTOTP("Qorgau", "aigerim")
+	secret, err := NewTOTPSecret("Qorgau", "aigerim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, qr, err := TOTPEnrolment("Qorgau", "aigerim", secret)
 	if err != nil {
 		t.Fatal(err)
 	}
