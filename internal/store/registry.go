@@ -263,6 +263,11 @@ func (db *DB) save(ctx context.Context, table string, cols []string, nkey int, r
 	}
 	head := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES `
 	tail := ` ON CONFLICT (` + strings.Join(cols[:nkey], ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
+	// SQLite finds each "$N" by a linear search over the statement's
+	// parameters, which makes a 3,000-parameter INSERT quadratic (45,000
+	// devices: 6 s instead of 0.3 s); anonymous "?" avoids that. PostgreSQL
+	// accepts only "$N".
+	anonymous := db.dialect.name == "sqlite"
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(rows); start += saveBatch {
 			batch := rows[start:min(start+saveBatch, len(rows))]
@@ -278,7 +283,11 @@ func (db *DB) save(ctx context.Context, table string, cols []string, nkey int, r
 					if j > 0 {
 						sb.WriteString(", ")
 					}
-					fmt.Fprintf(&sb, "$%d", len(args)+j+1)
+					if anonymous {
+						sb.WriteString("?")
+					} else {
+						fmt.Fprintf(&sb, "$%d", len(args)+j+1)
+					}
 				}
 				sb.WriteString(")")
 				args = append(args, r...)
