@@ -36,7 +36,7 @@ func runDemo(ctx context.Context, args []string) error {
 		return fmt.Errorf("load demo data: %w", err)
 	}
 	if loaded {
-		log.Info("loaded the synthetic country", "took", time.Since(start).Round(time.Millisecond))
+		log.Info("loaded the synthetic country", "took", time.Since(start).Round(time.Millisecond).String())
 	} else {
 		log.Info("reusing demo data", "data", f.url())
 	}
