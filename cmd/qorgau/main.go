@@ -24,6 +24,7 @@ Commands:
   serve     run the server (staff console, health, metrics)
   demo      run the server on a synthetic country with demo accounts
   admin     administration: users, registry imports and exports, audit log
+  verify    check a complaint log and a receipt independently of the server
   version   print the version
   help      print this help, or a command's help: qorgau help serve
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string) error {
 		return runDemo(ctx, rest)
 	case "admin":
 		return runAdmin(ctx, rest)
+	case "verify":
+		return runVerify(ctx, rest)
 	case "version", "-version", "--version":
 		fmt.Println("qorgau", version)
 		return nil
