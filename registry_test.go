@@ -1,6 +1,7 @@
 package qorgau
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,53 @@ func TestErrorHelpers(t *testing.T) {
 	other := strings.NewReader("").UnreadByte()
 	if ErrorCode(other) != EINTERNAL || ErrorMessage(other) != "internal error" {
 		t.Errorf("a foreign error maps to %q %q, want internal", ErrorCode(other), ErrorMessage(other))
+	}
+}
+
+func TestComplaintTransitions(t *testing.T) {
+	tests := []struct {
+		from, to ComplaintState
+		want     bool
+	}{
+		{StateFiled, StateDelivered, true},
+		{StateFiled, StateAnswered, false},
+		{StateDelivered, StateRegistered, true},
+		{StateUnderReview, StateAnswered, true},
+		{StateAnswered, StateAnswerDelivered, true},
+		{StateClosed, StateUnderReview, false},
+		{StateAnswerDelivered, StateFiled, false},
+	}
+	for _, tt := range tests {
+		if got := tt.from.CanBecome(tt.to); got != tt.want {
+			t.Errorf("%s.CanBecome(%s) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
+	// Every state but closed has a way forward, and every target is a state.
+	for _, s := range ComplaintStates {
+		if s != StateClosed && len(transitions[s]) == 0 {
+			t.Errorf("state %s is a dead end", s)
+		}
+		for _, to := range transitions[s] {
+			if !slices.Contains(ComplaintStates, to) {
+				t.Errorf("state %s moves to unknown %s", s, to)
+			}
+		}
+	}
+}
+
+func TestRules(t *testing.T) {
+	r := KazakhstanRules()
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cal := NewCalendar(time.UTC, KazakhstanHolidays(time.UTC, 2026))
+	delivered := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	if due := r.Due(cal, delivered); !due.Equal(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("Due = %s, want the end of 23 Nov 2026", due)
+	}
+	bad := r
+	bad.UrgentBodies = []BodyKind{"police"}
+	if bad.Validate() == nil {
+		t.Error("Validate accepts an unknown urgent body kind")
 	}
 }
