@@ -24,6 +24,21 @@ const (
 	AuditExport         = "export"
 )
 
+// Audit actions of keys and terminals.
+const (
+	AuditMemberKeySet      = "member.key.set"      // a member's key was created or re-wrapped
+	AuditBodyKeyCreated    = "body.key.created"    // a body's first key
+	AuditBodyKeyRotated    = "body.key.rotated"    // a new current version
+	AuditBodyKeyRetired    = "body.key.retired"    // retired with no successor
+	AuditBodyMemberAdded   = "body.member.added"   // wrapped to a new member
+	AuditBodyMemberRemoved = "body.member.removed" // every wrap of the member deleted
+	AuditBodyKeyGranted    = "body.key.granted"    // older versions wrapped to a member
+	AuditEnrollmentIssued  = "terminal.token.issued"
+	AuditEnrolled          = "terminal.enrolled"
+	AuditEnrollmentFailed  = "terminal.enrol.failed"
+	AuditTerminalRevoked   = "terminal.revoked"
+)
+
 // AuditRecord is one entry of the append-only, hash-chained audit log. Hash
 // commits to PrevHash and every other field, so that changing, removing or
 // reordering a record breaks the chain from that record on.

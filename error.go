@@ -21,6 +21,8 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	ETOOMANY      = "too_many_requests"
+	ETOOLARGE     = "too_large"
+	EUNSUPPORTED  = "unsupported_media_type"
 )
 
 // Error is an error with a code from the vocabulary above and a message that

@@ -29,6 +29,10 @@ Commands:
   import KIND FILE.csv            import regions, facilities, zones, devices or bodies
                                   (all or nothing; --dry-run only checks)
   export KIND                     write regions, facilities, zones, devices or bodies as CSV
+  body init|add-member|remove-member|rotate-key|keys --body CODE …
+                                  manage a recipient body's keys (qorgau admin body -h)
+  terminal enroll --device ID     print a one-time enrolment token for a kiosk (valid 24 h)
+  terminal revoke --device ID     retire a terminal's key
   audit verify                    check the hash chain of the audit log
 
 Roles: admin, member (needs --body), npm, liaison (needs --facility), auditor.
@@ -54,6 +58,10 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runAdminImport(ctx, args[1:])
 	case "export":
 		return runAdminExport(ctx, args[1:])
+	case "terminal":
+		return runAdminTerminal(ctx, args[1:])
+	case "body":
+		return runAdminBody(ctx, args[1:])
 	case "audit":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprint(os.Stderr, adminUsage)

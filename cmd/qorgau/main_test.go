@@ -280,4 +280,13 @@ func TestAdminImportExport(t *testing.T) {
 	if len(lines) != 3 || lines[0] != "id,kind,facility,zone,interval_seconds,required_hours" || strings.Contains(stdout, "T-2") {
 		t.Errorf("export after a refused import:\n%s", stdout)
 	}
+
+	stdout, stderr, code = runQ(t, nil, "admin", "terminal", "enroll", "--device", "T-1", "-data", dir)
+	if code != 0 || !regexp.MustCompile(`works once\):\n\S{43}\n$`).MatchString(stdout) {
+		t.Errorf("terminal enroll = %d %q %q", code, stdout, stderr)
+	}
+	_, stderr, code = runQ(t, nil, "admin", "terminal", "enroll", "--device", "C-1", "-data", dir)
+	if code != 1 || !strings.Contains(stderr, "not a terminal") {
+		t.Errorf("terminal enroll of a camera = %d %q", code, stderr)
+	}
 }

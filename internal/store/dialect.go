@@ -73,3 +73,16 @@ const (
 )
 
 var qorgauErrorf = qorgau.Errorf
+
+// TODO(lead): move to dialect.go next to isUniqueViolation.
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}

@@ -303,3 +303,12 @@ func (db *DB) save(ctx context.Context, table string, cols []string, nkey int, r
 		return nil
 	})
 }
+
+// Device returns the device with the given id, or an ENOTFOUND error.
+func (db *DB) Device(ctx context.Context, id string) (*qorgau.Device, error) {
+	var d qorgau.Device
+	if err := scanDevice(db.r.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id), &d); err != nil {
+		return nil, notFound(err, "device %q not found", id)
+	}
+	return &d, nil
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"qorgau.kz/qorgau"
 )
@@ -24,6 +25,8 @@ var statusOf = map[string]int{
 	qorgau.ENOTFOUND:     http.StatusNotFound,
 	qorgau.ECONFLICT:     http.StatusConflict,
 	qorgau.ETOOMANY:      http.StatusTooManyRequests,
+	qorgau.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	qorgau.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	qorgau.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -45,6 +48,13 @@ func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = ""
 	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		if msg == "" {
+			msg = "internal error"
+		}
+		writeJSON(w, status, apiError{Error: code, Message: msg})
+		return
+	}
 	data := struct {
 		Status  int
 		Message string
@@ -53,4 +63,10 @@ func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
 		s.log.Error("render error page", "err", rerr)
 		http.Error(w, http.StatusText(status), status)
 	}
+}
+
+// apiError is the body of every error answer of the JSON APIs.
+type apiError struct {
+	Error   string `json:"error"`   // a code of the error vocabulary
+	Message string `json:"message"` // what went wrong, for a person
 }

@@ -12,6 +12,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/store"
 )
 
 // handlerFunc is what every route implements: parse, check, act, render;
@@ -22,9 +23,10 @@ type handlerFunc func(w http.ResponseWriter, r *request) error
 type request struct {
 	*http.Request
 	L       *Locale
-	Session *qorgau.Session // nil if not logged in
-	User    *qorgau.User    // nil if not logged in
-	Addr    string          // remote IP
+	Session *qorgau.Session  // nil if not logged in
+	User    *qorgau.User     // nil if not logged in
+	Addr    string           // remote IP
+	Device  *store.DeviceKey // the terminal that signed the request, on terminal routes
 }
 
 // touchEvery bounds how often a session's last-seen time is written.

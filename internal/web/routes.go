@@ -19,6 +19,8 @@ const (
 	Pending
 	// Staff routes need a complete session and one of Route.Roles.
 	Staff
+	// Terminal routes need a request signed by an enrolled terminal.
+	Terminal
 )
 
 // Route is one entry of the route table.
@@ -65,6 +67,9 @@ func (s *Server) registerRoutes() {
 	s.route("GET /audit", Staff, auditRoles, s.auditList)
 	s.route("POST /audit/verify", Staff, auditRoles, s.auditVerify)
 	s.route("GET /users", Staff, adminOnly, s.usersList)
+
+	s.route("POST /api/terminal/v1/enroll", Public, nil, s.terminalEnroll)
+	s.route("GET /api/terminal/v1/hello", Terminal, nil, s.terminalHello)
 }
 
 // Routes returns the route table, for tests and documentation.
@@ -102,6 +107,8 @@ func (s *Server) guard(rt Route) http.Handler {
 			if req.Session == nil {
 				err = errLoginRequired
 			}
+		case Terminal:
+			err = s.authenticateTerminal(req)
 		case Staff:
 			switch {
 			case req.Session == nil:

@@ -36,6 +36,15 @@ var allow = map[string][]qorgau.Role{
 	"GET /audit":             {qorgau.RoleAdmin, qorgau.RoleAuditor},
 	"POST /audit/verify":     {qorgau.RoleAdmin, qorgau.RoleAuditor},
 	"GET /users":             {qorgau.RoleAdmin},
+
+	"POST /api/terminal/v1/enroll": nil,
+	"GET /api/terminal/v1/hello":   nil,
+}
+
+// terminalOnly are the routes only a signed terminal request may use; every
+// staff session and anonymous visitor gets 401.
+var terminalOnly = map[string]bool{
+	"GET /api/terminal/v1/hello": true,
 }
 
 // concrete turns a route pattern into a request path; wildcards take values
@@ -64,10 +73,25 @@ func TestRoleTable(t *testing.T) {
 		if (rt.Access == web.Staff) != (want != nil) {
 			t.Errorf("route %q: access %v, but the test table says roles %v", rt.Pattern, rt.Access, want)
 		}
+		if (rt.Access == web.Terminal) != terminalOnly[rt.Pattern] {
+			t.Errorf("route %q: access %v, but the test table says terminal-only %v", rt.Pattern, rt.Access, terminalOnly[rt.Pattern])
+		}
 		method, path := concrete(rt.Pattern)
 		var form url.Values
 		if method == http.MethodPost {
 			form = url.Values{}
+		}
+		if rt.Access == web.Terminal {
+			for _, role := range append([]qorgau.Role{""}, qorgau.Roles...) {
+				var c *http.Cookie
+				if role != "" {
+					c = e.session(role)
+				}
+				if resp, _ := e.do(e.client(), method, path, form, c); resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("%s as %q without a terminal signature = %d, want 401", rt.Pattern, role, resp.StatusCode)
+				}
+			}
+			continue
 		}
 		if rt.Access == web.Staff {
 			resp, _ := e.do(e.client(), method, path, form, nil)

@@ -42,6 +42,13 @@ type Config struct {
 	Issuer string
 	// Version is shown in the footer and in /healthz.
 	Version string
+	// ClockSkew is how far a terminal's clock may be from the server's
+	// before its signed requests are refused.
+	ClockSkew time.Duration
+	// MaxTerminalBody bounds a terminal request's body in bytes.
+	MaxTerminalBody int64
+	// Terminal is what enrolling terminals are given to pin.
+	Terminal TerminalConfig
 }
 
 // Server is the HTTP application. Create it with New.
@@ -56,6 +63,7 @@ type Server struct {
 
 	accountThrottle *auth.Throttle
 	addrThrottle    *auth.Throttle
+	nonces          nonceCache
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -78,6 +86,12 @@ func New(db *store.DB, logger *slog.Logger, cfg Config) (*Server, error) {
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Qorgau"
+	}
+	if cfg.ClockSkew <= 0 {
+		cfg.ClockSkew = 5 * time.Minute
+	}
+	if cfg.MaxTerminalBody <= 0 {
+		cfg.MaxTerminalBody = defaultMaxTerminalBody
 	}
 	s := &Server{
 		db:              db,

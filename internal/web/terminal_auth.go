@@ -1,0 +1,131 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"qorgau.kz/qorgau"
+)
+
+// maxTerminalBody bounds a terminal request: an envelope of the configured
+// size (16 MiB by default) plus its routing data.
+const defaultMaxTerminalBody = 17 << 20
+
+// nonceCache remembers the nonces seen within the clock-skew window, so that
+// a captured request cannot be replayed while its timestamp is still
+// accepted. Older nonces need no memory: their timestamp is refused.
+type nonceCache struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // device + nonce → when it stops mattering
+	next time.Time            // next sweep
+}
+
+// use records (device, nonce) and reports whether it was new.
+func (c *nonceCache) use(device, nonce string, now, until time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]time.Time{}
+	}
+	if now.After(c.next) {
+		for k, t := range c.seen {
+			if now.After(t) {
+				delete(c.seen, k)
+			}
+		}
+		c.next = now.Add(time.Minute)
+	}
+	k := device + "\x00" + nonce
+	if _, ok := c.seen[k]; ok {
+		return false
+	}
+	c.seen[k] = until
+	return true
+}
+
+// authenticateTerminal checks a device-signed request: the device is
+// enrolled and not revoked, the timestamp is within the skew window, the
+// nonce is new, and the signature covers method, path, body, time, nonce
+// and device. It reads the whole body (bounded) and puts it back for the
+// handler. It changes nothing on failure.
+func (s *Server) authenticateTerminal(r *request) error {
+	device := r.Header.Get(qorgau.HeaderDevice)
+	nonce := r.Header.Get(qorgau.HeaderNonce)
+	sig := r.Header.Get(qorgau.HeaderSignature)
+	if device == "" || nonce == "" || sig == "" || r.Header.Get(qorgau.HeaderTimestamp) == "" {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "missing signature headers (%s, %s, %s, %s)",
+			qorgau.HeaderDevice, qorgau.HeaderTimestamp, qorgau.HeaderNonce, qorgau.HeaderSignature)
+	}
+	if len(nonce) < 16 || len(nonce) > 64 {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "nonce must be 16 to 64 characters")
+	}
+	ts, err := qorgau.ParseDeviceTime(r.Header.Get(qorgau.HeaderTimestamp))
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	skew := s.cfg.ClockSkew
+	if d := now.Sub(ts); d > skew || d < -skew {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "timestamp is %s off the server's clock; allowed ±%s", d.Round(time.Second), skew)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxTerminalBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return qorgau.Errorf(qorgau.ETOOLARGE, "request body is larger than %d bytes", s.cfg.MaxTerminalBody)
+	} else if err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "could not read the request body")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	key, err := s.db.DeviceKey(r.Context(), device)
+	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "device %s is not enrolled", device)
+	} else if err != nil {
+		return err
+	}
+	if key.Revoked {
+		return qorgau.Errorf(qorgau.EFORBIDDEN, "device %s is retired: enrol it again", device)
+	}
+	dr := qorgau.DeviceRequest{Method: r.Method, Path: r.URL.RequestURI(), Body: body, DeviceID: device, Time: ts, Nonce: nonce}
+	if err := dr.Verify(key.Public, sig); err != nil {
+		return err
+	}
+	// The nonce is spent only by a request whose signature verified, so
+	// that nobody can burn a terminal's nonces.
+	if !s.nonces.use(device, nonce, now, ts.Add(skew+time.Second)) {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "nonce already used: request replayed")
+	}
+	r.Device = key
+	return nil
+}
+
+// writeJSON writes v as the JSON answer of an API route.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes a JSON request body into v, refusing unknown fields and
+// trailing data, with EINVALID errors that say what is wrong.
+func readJSON(r *request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !bytesHasPrefix(ct, "application/json;") {
+		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", ct)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return qorgau.Errorf(qorgau.EINVALID, "malformed JSON: data after the object")
+	}
+	return nil
+}
+
+func bytesHasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
