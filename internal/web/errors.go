@@ -70,3 +70,9 @@ type apiError struct {
 	Error   string `json:"error"`   // a code of the error vocabulary
 	Message string `json:"message"` // what went wrong, for a person
 }
+
+// notFound answers every path no other route claims, in the visitor's
+// language rather than net/http's plain English.
+func (s *Server) notFound(w http.ResponseWriter, r *request) error {
+	return qorgau.Errorf(qorgau.ENOTFOUND, "no page at %s", r.URL.Path)
+}

@@ -48,6 +48,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /readyz", Public, nil, s.readyz)
 	s.route("GET /metrics", Public, nil, s.metrics)
 	s.route("GET /static/", Public, nil, s.static)
+	s.route("GET /", Public, nil, s.notFound)
 	s.route("POST /lang", Public, nil, s.setLanguage)
 
 	s.route("GET /login", Public, nil, s.loginForm)

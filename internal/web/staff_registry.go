@@ -47,6 +47,11 @@ func (s *Server) home(w http.ResponseWriter, r *request) error {
 }
 
 func (s *Server) facilitiesList(w http.ResponseWriter, r *request) error {
+	if own := ownFacility(r.User); own != "" {
+		// A liaison has one facility: the list would be a list of one.
+		http.Redirect(w, r.Request, "/facilities/"+url.PathEscape(own), http.StatusSeeOther)
+		return nil
+	}
 	region := r.URL.Query().Get("region")
 	sums, err := s.db.FacilitySummaries(r.Context(), region, ownFacility(r.User))
 	if err != nil {
