@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/complaints"
+	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/tlog"
 	"qorgau.kz/qorgau/internal/web"
+	"qorgau.kz/qorgau/internal/witness"
 )
 
 // serveFlags configure the HTTP server; serve and demo share them.
@@ -24,6 +31,10 @@ type serveFlags struct {
 	idleTimeout   time.Duration
 	maxSession    time.Duration
 	debug         bool
+	logOrigin     string
+	witnessPolicy string
+	clockSkew     time.Duration
+	maxEnvelope   int
 }
 
 func (f *serveFlags) register(fs interface {
@@ -38,6 +49,18 @@ func (f *serveFlags) register(fs interface {
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", 30*time.Minute, "end a console session after this long without activity")
 	fs.DurationVar(&f.maxSession, "max-session", 12*time.Hour, "end a console session this long after login")
 	fs.BoolVar(&f.debug, "debug", false, "log debug messages")
+	fs.StringVar(&f.logOrigin, "log-origin", "", "the complaint log's name, its URL prefix without scheme (default HOSTNAME/qorgau/log; fixed once the log exists)")
+	fs.StringVar(&f.witnessPolicy, "witness-policy", "", "witness policy file: witnesses to ask for cosignatures, and the quorum")
+	fs.DurationVar(&f.clockSkew, "clock-skew", 5*time.Minute, "how far a terminal's clock may be off before its requests are refused")
+	intVar(fs, &f.maxEnvelope, "max-envelope", seal.DefaultMaxSize, "largest complaint envelope accepted, in bytes")
+}
+
+// intVar adds an int flag to fs, which register sees through a narrow
+// interface.
+func intVar(fs any, p *int, name string, value int, usage string) {
+	fs.(interface {
+		IntVar(*int, string, int, string)
+	}).IntVar(p, name, value, usage)
 }
 
 func (f *serveFlags) validate() error {
@@ -49,6 +72,12 @@ func (f *serveFlags) validate() error {
 	}
 	if f.idleTimeout < time.Minute || f.maxSession < f.idleTimeout {
 		return usageError("-idle-timeout must be at least 1m and -max-session at least as long")
+	}
+	if f.clockSkew < 10*time.Second || f.clockSkew > time.Hour {
+		return usageError("-clock-skew must be between 10s and 1h")
+	}
+	if f.maxEnvelope < 64<<10 || f.maxEnvelope > 256<<20 {
+		return usageError("-max-envelope must be between 64 KiB and 256 MiB")
 	}
 	return nil
 }
@@ -87,10 +116,62 @@ func level(debug bool) slog.Level {
 func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cfg web.Config, ready func(addr string)) error {
 	cfg.SecureCookies = f.secureCookies || f.tlsCert != ""
 	cfg.IdleTimeout, cfg.MaxSessionAge, cfg.Version = f.idleTimeout, f.maxSession, version
+	cfg.ClockSkew, cfg.MaxTerminalBody = f.clockSkew, int64(f.maxEnvelope)+64<<10
+
+	origin := f.logOrigin
+	if origin == "" {
+		origin = defaultOrigin()
+	}
+	keys, err := loadKeys(f.data, origin)
+	if err != nil {
+		return err
+	}
+	clog, err := tlog.Open(ctx, db, tlog.Config{
+		Origin: origin, Signer: keys.logSigner, VerifierKey: keys.logVKey, StateFile: keys.stateFile, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("the complaint log failed its start-up check, so the server will not start: %w", err)
+	}
+	loops, cancelLoops := context.WithCancel(ctx)
+	defer cancelLoops()
+	var background sync.WaitGroup
+	background.Go(func() {
+		if err := clog.Run(loops); err != nil {
+			log.Error("log sequencer stopped", "err", err)
+		}
+	})
+	if f.witnessPolicy != "" {
+		pb, err := os.ReadFile(f.witnessPolicy)
+		if err != nil {
+			return err
+		}
+		policy, err := witness.ParsePolicy(pb)
+		if err != nil {
+			return fmt.Errorf("-witness-policy: %w", err)
+		}
+		cosigner := witness.New(clog, policy, nil, log)
+		cfg.Cosigned = func() []byte { b, _ := cosigner.Cosigned(); return b }
+		background.Go(func() { cosigner.Run(loops) })
+	}
+	svc := &complaints.Service{
+		DB: db, Log: clog, Rules: qorgau.KazakhstanRules(), MaxEnvelope: f.maxEnvelope, Logger: log,
+		Calendar: qorgau.NewCalendar(kazakhstanTime, qorgau.KazakhstanHolidays(kazakhstanTime, time.Now().Year()-1, time.Now().Year(), time.Now().Year()+1)),
+	}
+	if n, err := svc.CatchUp(ctx); err != nil {
+		return fmt.Errorf("deliver logged complaints: %w", err)
+	} else if n > 0 {
+		log.Warn("delivered complaints logged before a crash", "count", n)
+	}
+	cfg.Log, cfg.Complaints = clog, svc
+	cfg.Terminal = web.TerminalConfig{
+		LogKey: keys.logVKey, DirectoryKey: keys.directoryKey.Public().(ed25519.PublicKey),
+		DirectorySigner: keys.directoryKey, ReplySalt: keys.replySalt,
+	}
 	srv, err := web.New(db, log, cfg)
 	if err != nil {
 		return err
 	}
+	log.Info("complaint log open", "origin", origin, "size", clog.Size(), "key", keys.logVKey)
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
@@ -104,10 +185,7 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	loops, cancelLoops := context.WithCancel(ctx)
-	defer cancelLoops()
-	sweepDone := make(chan error, 1)
-	go func() { sweepDone <- srv.SweepSessions(loops, time.Minute) }()
+	background.Go(func() { srv.SweepSessions(loops, time.Minute) })
 
 	errc := make(chan error, 1)
 	go func() {
@@ -135,10 +213,14 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	defer cancel()
 	err = hs.Shutdown(shutdownCtx)
 	cancelLoops()
-	<-sweepDone
+	background.Wait()
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("requests still running after 10 s were cut off")
 		return nil
 	}
 	return err
 }
+
+// kazakhstanTime is the deployment's time zone for working days: since
+// 2024 all of Kazakhstan keeps UTC+5.
+var kazakhstanTime = time.FixedZone("UTC+5", 5*3600)

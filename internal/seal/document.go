@@ -25,10 +25,13 @@ var Kinds = []string{KindProposal, KindStatement, KindPetition, KindComplaint}
 
 // Categories are what the person says the complaint is about. Recipients
 // code their own category after reading; this one is the person's.
-var Categories = []string{
-	"violence-staff", "violence-prisoners", "threats", "medical", "conditions",
-	"visits-correspondence", "legal-process", "discrimination", "other",
-}
+var Categories = func() []string {
+	out := make([]string, len(qorgau.Categories))
+	for i, c := range qorgau.Categories {
+		out[i] = string(c)
+	}
+	return out
+}()
 
 // Document limits.
 const (

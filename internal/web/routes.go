@@ -69,8 +69,15 @@ func (s *Server) registerRoutes() {
 	s.route("POST /audit/verify", Staff, auditRoles, s.auditVerify)
 	s.route("GET /users", Staff, adminOnly, s.usersList)
 
+	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
+	s.route("GET /log/key", Public, nil, s.logFiles)
+	s.route("GET /log/tile/{path...}", Public, nil, s.logFiles)
+
 	s.route("POST /api/terminal/v1/enroll", Public, nil, s.terminalEnroll)
 	s.route("GET /api/terminal/v1/hello", Terminal, nil, s.terminalHello)
+	s.route("GET /api/terminal/v1/directory", Terminal, nil, s.terminalDirectory)
+	s.route("POST /api/terminal/v1/complaints", Terminal, nil, s.terminalSubmit)
+	s.route("GET /api/terminal/v1/complaints/{id}/receipt", Terminal, nil, s.terminalReceipt)
 }
 
 // Routes returns the route table, for tests and documentation.

@@ -38,14 +38,23 @@ var allow = map[string][]qorgau.Role{
 	"POST /audit/verify":     {qorgau.RoleAdmin, qorgau.RoleAuditor},
 	"GET /users":             {qorgau.RoleAdmin},
 
-	"POST /api/terminal/v1/enroll": nil,
-	"GET /api/terminal/v1/hello":   nil,
+	"POST /api/terminal/v1/enroll":                 nil,
+	"GET /api/terminal/v1/hello":                   nil,
+	"GET /api/terminal/v1/directory":               nil,
+	"POST /api/terminal/v1/complaints":             nil,
+	"GET /api/terminal/v1/complaints/{id}/receipt": nil,
+	"GET /log/checkpoint":                          nil,
+	"GET /log/key":                                 nil,
+	"GET /log/tile/{path...}":                      nil,
 }
 
 // terminalOnly are the routes only a signed terminal request may use; every
 // staff session and anonymous visitor gets 401.
 var terminalOnly = map[string]bool{
-	"GET /api/terminal/v1/hello": true,
+	"GET /api/terminal/v1/hello":                   true,
+	"GET /api/terminal/v1/directory":               true,
+	"POST /api/terminal/v1/complaints":             true,
+	"GET /api/terminal/v1/complaints/{id}/receipt": true,
 }
 
 // concrete turns a route pattern into a request path; wildcards take values
@@ -54,6 +63,8 @@ func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
 	path = strings.ReplaceAll(path, "{$}", "")
 	path = strings.ReplaceAll(path, "{code}", "EC-166-1")
+	path = strings.ReplaceAll(path, "{id}", "0")
+	path = strings.ReplaceAll(path, "{path...}", "0/000")
 	if pattern == "GET /" {
 		path = "/no-such-page"
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/complaints"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/tlog"
 )
 
 //go:embed templates static locales
@@ -49,6 +51,13 @@ type Config struct {
 	MaxTerminalBody int64
 	// Terminal is what enrolling terminals are given to pin.
 	Terminal TerminalConfig
+	// Log is the complaint log served under /log/; nil serves none.
+	Log *tlog.Log
+	// Cosigned, if not nil, returns the latest checkpoint with witness
+	// cosignatures, or nil.
+	Cosigned func() []byte
+	// Complaints accepts terminals' submissions; nil refuses them.
+	Complaints *complaints.Service
 }
 
 // Server is the HTTP application. Create it with New.

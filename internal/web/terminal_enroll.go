@@ -16,6 +16,9 @@ type TerminalConfig struct {
 	// DirectoryKey is the Ed25519 public key that signs the directory of
 	// recipient bodies; terminals accept no directory signed otherwise.
 	DirectoryKey ed25519.PublicKey
+	// DirectorySigner is its private half, with which the server signs the
+	// directory it serves.
+	DirectorySigner ed25519.PrivateKey
 	// ReplySalt is the per-deployment salt of the complainant's reply-key
 	// derivation.
 	ReplySalt []byte

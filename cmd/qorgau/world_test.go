@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/kiosk"
+	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/store"
+)
+
+// world is a data folder with a small registry, recipient bodies with keys
+// (whose private halves the test keeps, standing in for the members), and
+// enrolment tokens for its terminals: what a server needs to take
+// complaints.
+type world struct {
+	dir    string
+	bodyID map[string]age.Identity
+	tokens map[string]string // device → enrolment token
+}
+
+func newWorld(t *testing.T, terminals int) *world {
+	t.Helper()
+	ctx := context.Background()
+	w := &world{dir: t.TempDir(), bodyID: map[string]age.Identity{}, tokens: map[string]string{}}
+	db, err := store.Open(ctx, filepath.Join(w.dir, "qorgau.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(db.SaveFacilities(ctx, []qorgau.Facility{{Code: "EC-166-1", Name: "Учреждение ЕЦ-166/1", Region: "KZ-35",
+		Type: qorgau.ColonyMedium, Authority: "КУИС МВД РК", Capacity: 1000, Population: 900}}, nil))
+	check(db.SaveZones(ctx, []qorgau.Zone{{Facility: "EC-166-1", Code: "B1", Name: "Отряд 1", Kind: qorgau.ZoneCellBlock}}, nil))
+	var devs []qorgau.Device
+	for i := 1; i <= terminals; i++ {
+		devs = append(devs, qorgau.Device{ID: fmt.Sprintf("T-%d", i), Kind: qorgau.DeviceTerminal, Facility: "EC-166-1", Zone: "B1", Interval: 60})
+	}
+	check(db.SaveDevices(ctx, devs, nil))
+	check(db.SaveBodies(ctx, []qorgau.Body{
+		{Code: "PROS-KZ-35", Kind: qorgau.BodyProsecutor, Region: "KZ-35", NameKK: "Қарағанды облысының прокуратурасы", NameRU: "Прокуратура Карагандинской области", NameEN: "Karaganda Region Prosecutor's Office"},
+		{Code: "NPM", Kind: qorgau.BodyNPM, NameKK: "ҰАТ", NameRU: "НПМ", NameEN: "NPM"},
+		{Code: "OMBUDSMAN", Kind: qorgau.BodyOmbudsman, NameKK: "Уәкіл", NameRU: "Уполномоченный", NameEN: "Ombudsman"},
+	}, nil))
+	for _, code := range []string{"PROS-KZ-35", "NPM", "OMBUDSMAN"} {
+		id, err := seal.NewBodyKey(false)
+		check(err)
+		rcpt := seal.RecipientOf(id)
+		check(db.ChangeBodyKeys(ctx, &store.BodyKeyChange{Body: code,
+			NewKey: &store.BodyKey{Recipient: rcpt, KeyID: seal.KeyID(rcpt)},
+			Audit:  []qorgau.AuditRecord{{Actor: "test", Action: qorgau.AuditBodyKeyCreated, Target: code}}}))
+		w.bodyID[code] = id
+	}
+	for _, d := range devs {
+		token, id := auth.NewToken()
+		check(db.CreateEnrollmentToken(ctx, id, d.ID, time.Now().Add(time.Hour), nil))
+		w.tokens[d.ID] = token
+	}
+	return w
+}
+
+// kioskTerminal is a test terminal: an enrolled client and what it pinned.
+type kioskTerminal struct {
+	*kiosk.Client
+	enrol *kiosk.Enrollment
+	dir   *seal.Directory
+	salt  []byte
+}
+
+// enroll enrols device against the server at base and fetches its directory.
+func (w *world) enroll(t *testing.T, base, device string) *kioskTerminal {
+	t.Helper()
+	ctx := context.Background()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	e, err := kiosk.Enroll(ctx, nil, base, w.tokens[device], priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, _ := base64.StdEncoding.DecodeString(e.DirectoryKey)
+	c := &kiosk.Client{Server: base, DeviceID: device, Key: priv, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	d, err := c.Directory(ctx, ed25519.PublicKey(dk), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt, _ := base64.StdEncoding.DecodeString(e.ReplySalt)
+	return &kioskTerminal{Client: c, enrol: e, dir: d, salt: salt}
+}
+
+// prepared is a sealed complaint ready to send.
+type prepared struct {
+	envelope []byte
+	routing  kiosk.Routing
+	code     string
+	idem     string
+}
+
+// seal writes and seals a complaint to bodies, as the kiosk does. reply
+// derivation costs an Argon2id run, so tests that need many envelopes pass
+// one code for all.
+func (k *kioskTerminal) seal(t testing.TB, text string, category qorgau.Category, bodies []string, code string, reply *seal.ReplyKey, idem string) prepared {
+	t.Helper()
+	to, err := k.dir.Recipients(bodies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := &seal.Document{V: seal.DocumentVersion, Kind: seal.KindComplaint, Category: string(category), Text: text, Lang: "ru",
+		Facility: k.enrol.Facility, Bodies: bodies, Written: time.Now().UTC().Truncate(time.Second)}
+	env, err := seal.Seal(doc, to, k.Key, k.DeviceID, idem, seal.Options{Reply: reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prepared{envelope: env.Marshal(), code: code, idem: idem,
+		routing: kiosk.Routing{Bodies: bodies, Category: category, LookupID: reply.LookupID}}
+}

@@ -1,0 +1,285 @@
+// Package complaints accepts complaints from terminals and keeps the
+// inboxes of the recipient bodies: it checks a sealed envelope against the
+// terminal that signed it and the bodies it is encrypted to, logs it in the
+// complaint log, and delivers it to each body's inbox with its statutory
+// clock.
+//
+// The log is the source of truth. A complaint's rows in the store are a
+// projection of its log object, written after the log has committed; a
+// crash between the two is repaired by CatchUp when the server starts.
+package complaints
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/tlog"
+)
+
+// KindComplaint is the log record kind of a complaint leaf.
+const KindComplaint = "complaint"
+
+// Service accepts and delivers complaints. Its fields are set once, before
+// use.
+type Service struct {
+	DB       *store.DB
+	Log      *tlog.Log
+	Rules    qorgau.Rules
+	Calendar *qorgau.Calendar
+	// MaxEnvelope bounds an envelope in bytes; seal.DefaultMaxSize if 0.
+	MaxEnvelope int
+	Logger      *slog.Logger
+}
+
+// SubmitRequest is a terminal's submission: the sealed envelope and the
+// routing data the server needs in the clear.
+type SubmitRequest struct {
+	Envelope []byte
+	Bodies   []string
+	Category qorgau.Category
+	Urgent   bool
+	Test     bool
+	LookupID string // 32 hex digits, derived from the receipt code
+}
+
+// Submitted is the answer to a submission.
+type Submitted struct {
+	ID      int64
+	Receipt *tlog.Receipt
+	Bodies  []string
+}
+
+// Submit checks a submission from the terminal dev and, if it is sound,
+// logs it and delivers it to every recipient's inbox. It returns only after
+// the log has committed. A retry with the envelope's idempotency id returns
+// the same complaint. Errors: EINVALID for anything wrong with the
+// submission (nothing is stored), ETOOLARGE for an envelope over the limit,
+// ECONFLICT for a reused idempotency id with other content.
+func (s *Service) Submit(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submitted, error) {
+	sub, err := s.check(ctx, dev, req)
+	if err != nil {
+		return nil, err
+	}
+	env, _ := seal.ParseEnvelope(req.Envelope, s.maxEnvelope())
+	receipt, err := s.Log.Append(ctx, tlog.Entry{
+		Kind:          KindComplaint,
+		IdempotencyID: "complaint:" + dev.Device + ":" + env.IdempotencyID,
+		Object:        sub.Marshal(),
+		Meta:          map[string]string{"region": sub.Region},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.project(ctx, receipt.Index, sub, "complaint:"+dev.Device+":"+env.IdempotencyID); err != nil {
+		// The complaint is logged and its receipt valid; CatchUp delivers it
+		// on the next start if this keeps failing.
+		s.Logger.Error("deliver complaint", "index", receipt.Index, "err", err)
+	}
+	return &Submitted{ID: receipt.Index, Receipt: receipt, Bodies: sub.Bodies}, nil
+}
+
+func (s *Service) maxEnvelope() int {
+	if s.MaxEnvelope > 0 {
+		return s.MaxEnvelope
+	}
+	return seal.DefaultMaxSize
+}
+
+// check validates a submission and returns what would be logged.
+func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submission, error) {
+	if !slices.Contains(qorgau.Categories, req.Category) {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "category %q is not one of the categories", req.Category)
+	}
+	if b, err := hex.DecodeString(req.LookupID); err != nil || len(b) != 16 {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+	}
+	if len(req.Bodies) == 0 || len(req.Bodies) > seal.MaxRecipients {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "a complaint goes to 1 to %d bodies", seal.MaxRecipients)
+	}
+	env, err := seal.ParseEnvelope(req.Envelope, s.maxEnvelope())
+	if err != nil {
+		return nil, err
+	}
+	if env.DeviceID != dev.Device {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope was sealed by %q, not by this terminal", env.DeviceID)
+	}
+	if err := env.Verify(dev.Public); err != nil {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope's signature does not verify with this terminal's key")
+	}
+
+	// The routing must match the encryption: exactly the bodies the
+	// envelope is encrypted to, each of this region or national.
+	bodies, err := s.DB.Bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byCode := map[string]qorgau.Body{}
+	for _, b := range bodies {
+		byCode[b.Code] = b
+	}
+	encrypted := map[string]bool{}
+	for _, id := range env.KeyIDs {
+		k, err := s.DB.BodyKeyByID(ctx, id)
+		if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+			return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope is encrypted to key %s, which is no recipient body's", id)
+		} else if err != nil {
+			return nil, err
+		}
+		encrypted[k.Body] = true
+	}
+	chosen := slices.Clone(req.Bodies)
+	sort.Strings(chosen)
+	for i, code := range chosen {
+		if i > 0 && chosen[i-1] == code {
+			return nil, qorgau.Errorf(qorgau.EINVALID, "body %s is named twice", code)
+		}
+		b, ok := byCode[code]
+		if !ok {
+			return nil, qorgau.Errorf(qorgau.EINVALID, "unknown body %q", code)
+		}
+		if b.Region != "" && b.Region != dev.Region {
+			return nil, qorgau.Errorf(qorgau.EINVALID, "body %s serves region %s, not this terminal's %s", code, b.Region, dev.Region)
+		}
+		if !encrypted[code] {
+			return nil, qorgau.Errorf(qorgau.EINVALID, "body %s is named but the envelope is not encrypted to it", code)
+		}
+	}
+	if len(encrypted) != len(chosen) {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope is encrypted to %d bodies but %d are named", len(encrypted), len(chosen))
+	}
+	urgent := req.Urgent || req.Category.IsUrgent()
+	if urgent {
+		for _, need := range s.urgentBodies(bodies, dev.Region) {
+			if !encrypted[need] {
+				return nil, qorgau.Errorf(qorgau.EINVALID, "an urgent complaint must also go to %s (%s), in parallel", need, byCode[need].Kind)
+			}
+		}
+	}
+	return &Submission{
+		Device: dev.Device, Facility: dev.Facility, Region: dev.Region, Bodies: chosen,
+		Category: req.Category, Urgent: urgent, Test: req.Test, LookupID: req.LookupID, Envelope: req.Envelope,
+	}, nil
+}
+
+// urgentBodies returns, for each kind of Rules.UrgentBodies, the region's
+// body of that kind, or the national one when the region has none.
+func (s *Service) urgentBodies(bodies []qorgau.Body, region string) []string {
+	var out []string
+	for _, kind := range s.Rules.UrgentBodies {
+		var regional, national string
+		for _, b := range bodies {
+			if b.Kind != kind {
+				continue
+			}
+			if b.Region == region && regional == "" {
+				regional = b.Code
+			}
+			if b.Region == "" && national == "" {
+				national = b.Code
+			}
+		}
+		if regional != "" {
+			out = append(out, regional)
+		} else if national != "" {
+			out = append(out, national)
+		}
+	}
+	return out
+}
+
+// UrgentBodies returns the bodies every urgent complaint from the region
+// must also go to, for the directory terminals receive.
+func (s *Service) UrgentBodies(ctx context.Context, region string) ([]string, error) {
+	bodies, err := s.DB.Bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.urgentBodies(bodies, region), nil
+}
+
+// project writes the store rows of the complaint logged at index.
+func (s *Service) project(ctx context.Context, index int64, sub *Submission, idem string) error {
+	received, err := s.DB.LogLeafTime(ctx, index)
+	if err != nil {
+		return err
+	}
+	due := s.Rules.Due(s.Calendar, received)
+	c := &store.Complaint{
+		ID: index, Idem: idem, Device: sub.Device, Facility: sub.Facility, Region: sub.Region,
+		Category: sub.Category, Urgent: sub.Urgent, Test: sub.Test, LookupID: sub.LookupID, Received: received,
+	}
+	for _, b := range sub.Bodies {
+		c.Bodies = append(c.Bodies, store.ComplaintBody{Body: b, State: qorgau.StateDelivered, Delivered: received, Due: due})
+	}
+	return s.DB.SaveComplaint(ctx, c)
+}
+
+// CatchUp delivers every logged complaint that has no store rows yet, as
+// after a crash between the log's commit and the delivery. serve runs it
+// before it accepts requests. It returns how many it delivered.
+func (s *Service) CatchUp(ctx context.Context) (int, error) {
+	ids, err := s.DB.UnprojectedLeaves(ctx, KindComplaint)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		leaf, err := s.DB.LogLeaf(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if leaf.Object == nil {
+			s.Logger.Warn("complaint erased before delivery", "index", id)
+			continue
+		}
+		sub, err := ParseSubmission(leaf.Object)
+		if err != nil {
+			return 0, fmt.Errorf("complaint %d: %w", id, err)
+		}
+		if err := s.project(ctx, id, sub, leaf.IdempotencyID); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// Directory builds the signed directory of the bodies a terminal of the
+// region may write to: the region's and the national ones that have a key.
+// Its version is the time of the latest key change, so that it grows.
+func Directory(ctx context.Context, db *store.DB, region string, replySalt []byte) (*seal.Directory, error) {
+	bodies, err := db.Bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := db.CurrentBodyKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]store.BodyKey{}
+	var latest time.Time
+	for _, k := range keys {
+		current[k.Body] = k
+		if k.CreatedAt.After(latest) {
+			latest = k.CreatedAt
+		}
+	}
+	d := &seal.Directory{ReplySalt: replySalt}
+	for _, b := range bodies {
+		k, ok := current[b.Code]
+		if !ok || (b.Region != "" && b.Region != region) {
+			continue
+		}
+		d.Bodies = append(d.Bodies, seal.DirectoryBody{Body: b, KeyVersion: k.Version, Recipient: k.Recipient})
+	}
+	sort.Slice(d.Bodies, func(i, j int) bool { return d.Bodies[i].Code < d.Bodies[j].Code })
+	d.Issued = latest.UTC().Truncate(time.Second)
+	d.Version = uint64(max(latest.Unix(), 1))
+	return d, nil
+}

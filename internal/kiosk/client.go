@@ -1,0 +1,197 @@
+// Package kiosk is the terminal side of Qorgau: the client of the terminal
+// API that enrols a kiosk, fetches the signed directory of bodies, seals
+// and submits complaints, and fetches receipts. The kiosk agent and the
+// load simulator (qorgau sim) both use it.
+package kiosk
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/seal"
+)
+
+// Enrollment is what the server tells a terminal when it enrols.
+type Enrollment struct {
+	Device       string `json:"device"`
+	Facility     string `json:"facility"`
+	Zone         string `json:"zone,omitempty"`
+	Interval     int    `json:"interval_seconds"`
+	LogKey       string `json:"log_key"`
+	DirectoryKey string `json:"directory_key"`
+	ReplySalt    string `json:"reply_salt"`
+	ServerTime   int64  `json:"server_time"`
+}
+
+// Enroll redeems a one-time token for the device key's public half.
+func Enroll(ctx context.Context, hc *http.Client, server, token string, key ed25519.PrivateKey) (*Enrollment, error) {
+	body, _ := json.Marshal(map[string]string{
+		"token": token, "public_key": base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)),
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(server, "/")+"/api/terminal/v1/enroll", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var e Enrollment
+	if err := roundTrip(hc, req, &e); err != nil {
+		return nil, fmt.Errorf("enrol: %w", err)
+	}
+	return &e, nil
+}
+
+// Client signs requests to the terminal API with the device key.
+type Client struct {
+	Server   string // base URL
+	HTTP     *http.Client
+	DeviceID string
+	Key      ed25519.PrivateKey
+	// Now is the clock the timestamps come from; nil means time.Now.
+	Now func() time.Time
+}
+
+// APIError is an error answer of the server.
+type APIError struct {
+	Status  int
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("server answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Temporary reports whether retrying the same request may succeed: the
+// server was busy or failing, not refusing the request itself.
+func (e *APIError) Temporary() bool { return e.Status >= 500 || e.Status == http.StatusTooManyRequests }
+
+func roundTrip(hc *http.Client, req *http.Request, out any) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		ae := &APIError{Status: resp.StatusCode}
+		if json.Unmarshal(b, ae) != nil || ae.Message == "" {
+			ae.Message = strings.TrimSpace(string(b))
+		}
+		return ae
+	}
+	switch o := out.(type) {
+	case nil:
+	case *[]byte:
+		*o = b
+	default:
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("bad answer: %w", err)
+		}
+	}
+	return nil
+}
+
+// do sends a signed request and decodes the JSON answer into out (or the
+// raw body, if out is a *[]byte).
+func (c *Client) do(ctx context.Context, method, pathQuery, ctype string, body []byte, out any) error {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	nb := make([]byte, 16)
+	if _, err := rand.Read(nb); err != nil {
+		return err
+	}
+	dr := qorgau.DeviceRequest{Method: method, Path: pathQuery, Body: body, DeviceID: c.DeviceID,
+		Time: now(), Nonce: base64.RawURLEncoding.EncodeToString(nb)}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.Server, "/")+pathQuery, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set(qorgau.HeaderDevice, c.DeviceID)
+	req.Header.Set(qorgau.HeaderTimestamp, fmt.Sprint(dr.Time.Unix()))
+	req.Header.Set(qorgau.HeaderNonce, dr.Nonce)
+	req.Header.Set(qorgau.HeaderSignature, dr.Sign(c.Key))
+	return roundTrip(c.HTTP, req, out)
+}
+
+// Directory fetches the signed directory and checks it against the pinned
+// directory key; have is the version the terminal already holds, and an
+// older directory is refused.
+func (c *Client) Directory(ctx context.Context, dirKey ed25519.PublicKey, have uint64) (*seal.Directory, error) {
+	var b []byte
+	if err := c.do(ctx, http.MethodGet, "/api/terminal/v1/directory", "", nil, &b); err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	return seal.VerifyDirectory(b, dirKey, have)
+}
+
+// Routing is the data the server needs in the clear to deliver a complaint.
+type Routing struct {
+	Bodies   []string
+	Category qorgau.Category
+	Urgent   bool
+	Test     bool
+	LookupID string
+}
+
+// Submitted is the server's answer to a submission.
+type Submitted struct {
+	Complaint int64    `json:"complaint"`
+	Bodies    []string `json:"bodies"`
+	Receipt   string   `json:"receipt"` // base64 C2SP tlog-proof
+}
+
+// SubmitPath returns the request path of a submission with this routing.
+func (r Routing) SubmitPath() string {
+	q := url.Values{}
+	q.Set("bodies", strings.Join(r.Bodies, ","))
+	q.Set("category", string(r.Category))
+	q.Set("lookup", r.LookupID)
+	if r.Urgent {
+		q.Set("urgent", "1")
+	}
+	if r.Test {
+		q.Set("test", "1")
+	}
+	return "/api/terminal/v1/complaints?" + q.Encode()
+}
+
+// Submit sends a sealed envelope. Sending the same envelope again returns
+// the same complaint: retries are safe.
+func (c *Client) Submit(ctx context.Context, envelope []byte, r Routing) (*Submitted, error) {
+	var s Submitted
+	if err := c.do(ctx, http.MethodPost, r.SubmitPath(), "application/vnd.qorgau.envelope", envelope, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Receipt fetches a complaint's receipt against the newest checkpoint.
+func (c *Client) Receipt(ctx context.Context, complaint int64) ([]byte, error) {
+	var s Submitted
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/api/terminal/v1/complaints/%d/receipt", complaint), "", nil, &s); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(s.Receipt)
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"qorgau.kz/qorgau"
+)
+
+// Complaint is a complaint's public routing data as the server keeps it;
+// its content is only in the sealed envelope, the log object of leaf ID.
+type Complaint struct {
+	ID       int64 // index of the complaint's leaf in the log
+	Idem     string
+	Device   string
+	Facility string
+	Region   string
+	Category qorgau.Category
+	Urgent   bool
+	Test     bool
+	LookupID string
+	Received time.Time
+	Bodies   []ComplaintBody
+}
+
+// ComplaintBody is one recipient body's copy of a complaint.
+type ComplaintBody struct {
+	Body      string
+	State     qorgau.ComplaintState
+	Delivered time.Time
+	Due       time.Time
+}
+
+// SaveComplaint stores a complaint and its recipients unless a complaint
+// with its id is already stored, in which case it does nothing: projecting
+// the same log leaf twice is harmless.
+func (db *DB) SaveComplaint(ctx context.Context, c *Complaint) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO complaints (id, idem, device, facility, region, category, urgent, test, lookup_id, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.Idem, c.Device, c.Facility, c.Region, string(c.Category), c.Urgent, c.Test, c.LookupID, c.Received.UTC())
+		if err != nil {
+			return fmt.Errorf("save complaint %d: %w", c.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		for _, b := range c.Bodies {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at)
+				VALUES ($1, $2, $3, $4, $5)`, c.ID, b.Body, string(b.State), b.Delivered.UTC(), b.Due.UTC()); err != nil {
+				return fmt.Errorf("save complaint %d for %s: %w", c.ID, b.Body, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Complaint returns the complaint with the given id and its recipients, or
+// ENOTFOUND.
+func (db *DB) Complaint(ctx context.Context, id int64) (*Complaint, error) {
+	var c Complaint
+	err := db.r.QueryRowContext(ctx, `SELECT id, idem, device, facility, region, category, urgent, test, lookup_id, received_at
+		FROM complaints WHERE id = $1`, id).Scan(&c.ID, &c.Idem, &c.Device, &c.Facility, &c.Region, &c.Category, &c.Urgent, &c.Test, &c.LookupID, &c.Received)
+	if err != nil {
+		return nil, notFound(err, "complaint %d not found", id)
+	}
+	c.Received = c.Received.UTC()
+	rows, err := db.r.QueryContext(ctx, `SELECT body, state, delivered_at, due_at FROM complaint_bodies WHERE complaint = $1 ORDER BY body`, id)
+	if err != nil {
+		return nil, fmt.Errorf("complaint %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b ComplaintBody
+		if err := rows.Scan(&b.Body, &b.State, &b.Delivered, &b.Due); err != nil {
+			return nil, fmt.Errorf("complaint %d: %w", id, err)
+		}
+		b.Delivered, b.Due = b.Delivered.UTC(), b.Due.UTC()
+		c.Bodies = append(c.Bodies, b)
+	}
+	return &c, rows.Err()
+}
+
+// ComplaintIDsByLookup returns the ids of complaints filed with a receipt
+// code's lookup id, oldest first.
+func (db *DB) ComplaintIDsByLookup(ctx context.Context, lookupID string) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id FROM complaints WHERE lookup_id = $1 ORDER BY id`, lookupID)
+	if err != nil {
+		return nil, fmt.Errorf("complaints by lookup: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// UnprojectedLeaves returns the indexes of log leaves of the given kind
+// that have no complaint row yet, in order: complaints the log accepted
+// but whose rows a crash kept from being written.
+func (db *DB) UnprojectedLeaves(ctx context.Context, kind string) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT l.idx FROM log_leaves l LEFT JOIN complaints c ON c.id = l.idx
+		WHERE l.kind = $1 AND c.id IS NULL ORDER BY l.idx`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("unprojected leaves: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// CountComplaints returns how many complaints are stored.
+func (db *DB) CountComplaints(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaints`).Scan(&n)
+	return n, err
+}
+
+// LogLeafTime returns when the log committed the leaf at index.
+func (db *DB) LogLeafTime(ctx context.Context, index int64) (time.Time, error) {
+	var t time.Time
+	if err := db.r.QueryRowContext(ctx, `SELECT created_at FROM log_leaves WHERE idx = $1`, index).Scan(&t); err != nil {
+		return time.Time{}, notFound(err, "log entry %d not found", index)
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,501 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"sync/atomic"
+	"time"
+
+	sumtlog "golang.org/x/mod/sumdb/tlog"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/store"
+)
+
+// An Entry is something to log.
+type Entry struct {
+	// Kind is the record kind, such as "complaint", "status" or "evidence"
+	// (see Record for the rules).
+	Kind string
+	// IdempotencyID names the entry for retries: 1 to MaxIdempotencyID
+	// printable ASCII characters, unique in the log. It is stored but not
+	// part of the leaf; a client-chosen random id is best.
+	IdempotencyID string
+	// Object is what the leaf commits to, at most MaxObjectSize bytes. It is
+	// stored next to the tree until erased.
+	Object []byte
+	// Meta is the public metadata of the record (see Record for the rules).
+	Meta map[string]string
+}
+
+// Validate checks the entry against the rules above. Its errors have code
+// EINVALID.
+func (e *Entry) Validate() error {
+	if len(e.IdempotencyID) == 0 || len(e.IdempotencyID) > MaxIdempotencyID {
+		return qorgau.Errorf(qorgau.EINVALID, "idempotency id must be 1 to %d characters", MaxIdempotencyID)
+	}
+	for i := 0; i < len(e.IdempotencyID); i++ {
+		if c := e.IdempotencyID[i]; c <= ' ' || c > '~' {
+			return qorgau.Errorf(qorgau.EINVALID, "idempotency id must be printable ASCII without spaces")
+		}
+	}
+	if len(e.Object) > MaxObjectSize {
+		return qorgau.Errorf(qorgau.EINVALID, "object is %d bytes, at most %d allowed", len(e.Object), MaxObjectSize)
+	}
+	r := Record{Kind: e.Kind, Meta: e.Meta}
+	if err := r.validate(); err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "%s", err.Error())
+	}
+	return nil
+}
+
+// request is one Append waiting for the sequencer.
+type request struct {
+	e      Entry
+	salt   []byte
+	record []byte
+	leaf   sumtlog.Hash
+	done   chan result // buffered: the sequencer never blocks on it
+	// answered is set once something was sent on done.
+	answered bool
+	// followers are later requests with the same idempotency id and
+	// content, answered with this one (guarded by Log.mu).
+	followers []*request
+}
+
+// result is the sequencer's answer to a request. If existing >= 0 the
+// entry was already in the log at that index and the requester builds its
+// own receipt; otherwise index, proofs and cp say where it went.
+type result struct {
+	err      error
+	existing int64
+	index    int64
+	salt     []byte
+	record   []byte
+	proofs   sumtlog.HashReader // the batch's hashes, for the inclusion proof
+	size     int64
+	cp       []byte
+}
+
+var errStopped = errors.New("the log is not running")
+
+// Append logs e and returns its receipt once the batch holding it has
+// committed. If an entry with the same idempotency id is already in the
+// log with the same kind, metadata and object, Append returns a receipt for
+// that entry against the latest checkpoint instead of adding a leaf; if its
+// content differs, or its object was erased, the error has code ECONFLICT.
+// An invalid entry is an EINVALID error. Append waits for Run; if ctx ends
+// first it returns ctx's error, and the entry may or may not be in the log:
+// retry with the same idempotency id to find out.
+func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	req := &request{e: e, salt: make([]byte, SaltSize), done: make(chan result, 1)}
+	if _, err := io.ReadFull(l.rand, req.salt); err != nil {
+		return nil, fmt.Errorf("log salt: %w", err)
+	}
+	rec := Record{Kind: e.Kind, Commitment: Commit(req.salt, e.Object), Meta: e.Meta}
+	req.record = rec.appendText(nil)
+	req.leaf = sumtlog.RecordHash(req.record)
+
+	select {
+	case <-l.stopped:
+		return nil, errStopped
+	default:
+	}
+	select {
+	case l.queue <- req:
+	case <-l.stopped:
+		return nil, errStopped
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var res result
+	select {
+	case res = <-req.done:
+	case <-l.stopped:
+		// Run answers every request it took before it stops; one that
+		// came later is not in the log.
+		select {
+		case res = <-req.done:
+		default:
+			return nil, errStopped
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	if res.existing >= 0 {
+		return l.Receipt(ctx, res.existing)
+	}
+	proof, err := sumtlog.ProveRecord(res.size, res.index, res.proofs)
+	if err != nil {
+		return nil, fmt.Errorf("prove log entry %d: %w", res.index, err)
+	}
+	return &Receipt{Index: res.index, Salt: res.salt, Record: res.record, Proof: proof, Checkpoint: res.cp}, nil
+}
+
+// Run is the sequencer: it commits the entries given to Append in batches
+// until ctx ends, then finishes the batches in hand, fails the entries still
+// waiting, saves the state file and returns nil. Only one Run may be
+// active; a second returns an error at once. A failed batch fails its
+// entries and does not stop Run.
+//
+// Run's goroutine prepares batches (idempotency look-up, new tree hashes,
+// signed checkpoint) while a second goroutine writes the previous one, so
+// that the database's commit, the slow part, is always busy. A batch is
+// prepared on the tree the previous batch will make; if that one fails,
+// the batches prepared on it fail too and the tree is reloaded from the
+// database.
+func (l *Log) Run(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return errors.New("log: Run called twice")
+	}
+	w := &writer{
+		l:         l,
+		appender:  l.db.NewLogAppender(),
+		batches:   make(chan *prepared),
+		processed: make(chan struct{}, 1),
+		saveState: make(chan struct{}, 1),
+		finished:  make(chan struct{}),
+	}
+	w.failed.Store(-1)
+	defer w.appender.Close()
+	go w.run()
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		for range w.saveState {
+			l.saveState()
+		}
+	}()
+	defer func() {
+		close(w.batches)
+		<-w.finished
+		close(l.stopped)
+		for {
+			select {
+			case req := <-l.queue:
+				req.answer(result{err: errStopped})
+				continue
+			default:
+			}
+			break
+		}
+		close(w.saveState)
+		<-saved
+		l.saveState()
+	}()
+
+	// A batch in hand is finished even if ctx has just ended.
+	wctx := context.WithoutCancel(ctx)
+	batch := make([]*request, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return nil
+		case req := <-l.queue:
+			batch = append(batch, req)
+		}
+		bytes := len(batch[0].e.Object)
+	drain:
+		for len(batch) < maxBatch && bytes < maxBatchBytes {
+			select {
+			case req := <-l.queue:
+				batch = append(batch, req)
+				bytes += len(req.e.Object)
+			default:
+				break drain
+			}
+		}
+		if w.failed.Load() >= l.epoch {
+			// The writer failed a batch this tree was built on: wait for
+			// it to finish the rest, then start again from the database.
+			w.wait(l.sent)
+			l.epoch++
+			if err := l.reload(wctx); err != nil {
+				l.log.Error("log: cannot reload the tree after a failed batch", "err", err)
+				fail(batch, fmt.Errorf("log: cannot reload the tree after a failed batch: %w", err))
+				w.failed.Store(l.epoch) // and try again next time
+				continue
+			}
+		}
+		if p := l.prepare(wctx, batch); p != nil {
+			l.sent++
+			w.batches <- p
+		}
+	}
+}
+
+// saveState writes the latest checkpoint to the state file, if there is
+// one and it is behind.
+func (l *Log) saveState() {
+	p := l.pub.Load()
+	if l.stateFile == "" || l.stateSaved.Load() >= p.size {
+		return
+	}
+	if err := writeStateFile(l.stateFile, p.note); err != nil {
+		l.log.Error("log: cannot save the state file", "file", l.stateFile, "size", p.size, "err", err)
+		return
+	}
+	l.stateSaved.Store(p.size)
+}
+
+// prepared is a batch ready to be written: its requests, rows, checkpoint
+// and the tree it makes.
+type prepared struct {
+	epoch  int64
+	reqs   []*request
+	leaves []store.LogLeaf
+	hashes []store.LogHash
+	prev   int64
+	tree   *frontier
+	root   sumtlog.Hash
+	cp     []byte
+	at     time.Time
+	view   map[int64]sumtlog.Hash
+}
+
+// prepare sorts out the requests of batch that need no new leaf (repeats,
+// entries already in the log or in a batch being written, conflicts),
+// answering those it can, and returns the rest as a batch extending the
+// sequencer's tree, or nil if none is left.
+func (l *Log) prepare(ctx context.Context, batch []*request) *prepared {
+	// Requests for an id already in a batch being written, or earlier in
+	// this one, follow that request: same content, same answer.
+	var fresh []*request
+	l.mu.Lock()
+	for _, req := range batch {
+		id := req.e.IdempotencyID
+		f, ok := l.inflight[id]
+		switch {
+		case !ok:
+			l.inflight[id] = req
+			fresh = append(fresh, req)
+		case sameContent(f.e, req.e):
+			f.followers = append(f.followers, req)
+		default:
+			req.answer(result{err: conflictError(id)})
+		}
+	}
+	l.mu.Unlock()
+
+	// Entries already in the log: one query for the whole batch.
+	ids := make([]string, len(fresh))
+	for i, req := range fresh {
+		ids[i] = req.e.IdempotencyID
+	}
+	found, err := l.db.LogLeavesByIdempotencyID(ctx, ids)
+	if err != nil {
+		l.finish(fresh, result{err: err})
+		return nil
+	}
+	if len(found) > 0 {
+		existing := make(map[string]*store.LogLeaf, len(found))
+		for i := range found {
+			existing[found[i].IdempotencyID] = &found[i]
+		}
+		kept := fresh[:0]
+		for _, req := range fresh {
+			leaf, ok := existing[req.e.IdempotencyID]
+			switch {
+			case !ok:
+				kept = append(kept, req)
+			case leaf.Salt == nil:
+				l.finish([]*request{req}, result{err: qorgau.Errorf(qorgau.ECONFLICT, "idempotency id %q names log entry %d, which was erased", req.e.IdempotencyID, leaf.Index)})
+			case !bytes.Equal(leaf.Entry, recordFor(req.e, leaf.Salt)):
+				l.finish([]*request{req}, result{err: conflictError(req.e.IdempotencyID)})
+			default:
+				l.finish([]*request{req}, result{existing: leaf.Index})
+			}
+		}
+		fresh = kept
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+
+	// Extend a copy of the tree, keeping every hash a receipt of this
+	// batch needs (see frontier).
+	p := &prepared{epoch: l.epoch, reqs: fresh, prev: l.tree.n, tree: l.tree.clone(), at: l.now()}
+	p.view = make(map[int64]sumtlog.Hash, len(p.tree.h)+3*len(fresh))
+	maps.Copy(p.view, p.tree.h)
+	p.leaves = make([]store.LogLeaf, len(fresh))
+	p.hashes = make([]store.LogHash, 0, 2*len(fresh)+8)
+	for i, req := range fresh {
+		n := p.tree.n
+		hs, err := p.tree.append(req.leaf)
+		if err != nil {
+			l.finish(fresh, result{err: err})
+			return nil
+		}
+		id := sumtlog.StoredHashIndex(0, n)
+		for k, h := range hs {
+			p.view[id+int64(k)] = h
+			p.hashes = append(p.hashes, store.LogHash{ID: id + int64(k), Hash: h})
+		}
+		obj := req.e.Object
+		if obj == nil {
+			obj = []byte{}
+		}
+		p.leaves[i] = store.LogLeaf{Index: n, Kind: req.e.Kind, Entry: req.record, IdempotencyID: req.e.IdempotencyID, Salt: req.salt, Object: obj}
+	}
+	if p.root, err = p.tree.root(); err == nil {
+		p.cp, err = l.sign(p.tree.n, p.root)
+	}
+	if err != nil {
+		l.finish(fresh, result{err: err})
+		return nil
+	}
+	l.tree = p.tree
+	return p
+}
+
+// finish answers the given first requests for their ids, and every
+// request following them, with res, and forgets their ids.
+func (l *Log) finish(reqs []*request, res result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, req := range reqs {
+		req.answer(res)
+		for _, f := range req.followers {
+			f.answer(res)
+		}
+		delete(l.inflight, req.e.IdempotencyID)
+	}
+}
+
+// writer writes prepared batches in order.
+type writer struct {
+	l        *Log
+	appender *store.LogAppender
+	batches  chan *prepared
+	// failed is the epoch of the last batch that failed; batches of that
+	// epoch or an earlier one are failed without writing.
+	failed    atomic.Int64
+	written   atomic.Int64 // batches taken off batches
+	processed chan struct{}
+	saveState chan struct{}
+	finished  chan struct{} // closed when run returns
+}
+
+func (w *writer) run() {
+	defer close(w.finished)
+	l := w.l
+	for p := range w.batches {
+		if p.epoch <= w.failed.Load() {
+			l.finish(p.reqs, result{err: errors.New("log: an earlier batch failed")})
+		} else if err := w.appender.Append(context.Background(), p.prev, p.leaves, p.hashes,
+			store.LogCheckpoint{Size: p.tree.n, Root: p.root, Note: p.cp, At: p.at}); err != nil {
+			l.log.Error("log: batch failed", "size", p.prev, "entries", len(p.reqs), "err", err)
+			// The commit may have happened after all, or another writer
+			// may have moved the log: the sequencer reloads the tree.
+			w.failed.Store(p.epoch)
+			l.finish(p.reqs, result{err: err})
+		} else {
+			l.pub.Store(&published{size: p.tree.n, root: p.root, note: p.cp})
+			proofs := hashMap{m: p.view, fallback: l.hashReader(context.Background())}
+			res := result{proofs: proofs, size: p.tree.n, cp: p.cp}
+			l.mu.Lock()
+			for i, req := range p.reqs {
+				res.existing, res.index, res.salt, res.record = -1, p.leaves[i].Index, req.salt, req.record
+				req.answer(res)
+				for _, f := range req.followers {
+					f.answer(res)
+				}
+				delete(l.inflight, req.e.IdempotencyID)
+			}
+			l.mu.Unlock()
+			select {
+			case w.saveState <- struct{}{}:
+			default:
+			}
+		}
+		w.written.Add(1)
+		select {
+		case w.processed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait returns once the writer has taken n batches.
+func (w *writer) wait(n int64) {
+	for w.written.Load() < n {
+		<-w.processed
+	}
+}
+
+// answer sends res to the request's Append, once.
+func (req *request) answer(res result) {
+	if req.answered {
+		return
+	}
+	req.answered = true
+	req.done <- res
+}
+
+// fail answers every request of batch not yet answered with err.
+func fail(batch []*request, err error) {
+	for _, req := range batch {
+		req.answer(result{err: err})
+	}
+}
+
+// reload resets the sequencer's tree to the latest checkpoint in the
+// database, checking the stored hashes against its root.
+func (l *Log) reload(ctx context.Context) error {
+	cp, err := l.db.LatestLogCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	ids := frontierIDs(cp.Size)
+	hs, err := l.db.LogHashes(ctx, ids)
+	if err != nil {
+		return err
+	}
+	f := newFrontier()
+	f.n = cp.Size
+	for i, id := range ids {
+		f.h[id] = hs[i]
+	}
+	root, err := f.root()
+	if err != nil {
+		return err
+	}
+	if root != cp.Root {
+		return fmt.Errorf("stored hashes give root %s at size %d, the checkpoint says %s", root, cp.Size, sumtlog.Hash(cp.Root))
+	}
+	c, err := OpenCheckpoint(cp.Note, l.verifier)
+	if err != nil {
+		return err
+	}
+	if c.Size != cp.Size || c.Root != root {
+		return fmt.Errorf("checkpoint row %d does not match its signed note", cp.Size)
+	}
+	l.tree = f
+	l.pub.Store(&published{size: cp.Size, root: root, note: cp.Note})
+	return nil
+}
+
+func conflictError(id string) error {
+	return qorgau.Errorf(qorgau.ECONFLICT, "idempotency id %q is already used for a different entry", id)
+}
+
+func sameContent(a, b Entry) bool {
+	return a.Kind == b.Kind && maps.Equal(a.Meta, b.Meta) && bytes.Equal(a.Object, b.Object)
+}
+
+// recordFor returns the record e would have under salt.
+func recordFor(e Entry, salt []byte) []byte {
+	r := Record{Kind: e.Kind, Commitment: Commit(salt, e.Object), Meta: e.Meta}
+	return r.appendText(nil)
+}

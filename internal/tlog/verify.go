@@ -1,0 +1,372 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	sumtlog "golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/errgroup"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/store"
+)
+
+// verifyChunk is how many rows the scanning goroutines hand over at once.
+const verifyChunk = 4096
+
+type storedHash struct {
+	id int64
+	h  sumtlog.Hash
+}
+
+type storedCheckpoint struct {
+	size           int64
+	root, noteRoot sumtlog.Hash
+}
+
+// verify checks everything the database holds about the log and sets the
+// sequencer's tree and the published checkpoint from it. On an empty log it
+// signs and stores the checkpoint of the empty tree.
+//
+// Three goroutines read the entries, the stored hashes and the
+// checkpoints, each in order; this one rebuilds the tree leaf by leaf from
+// the entries and compares every hash it makes with the stored one, and
+// the root at every checkpoint's size with that checkpoint. Every hash the
+// tree has is thus recomputed once, from the entries alone.
+func (l *Log) verify(ctx context.Context) error {
+	start := time.Now()
+	latest, err := l.db.LatestLogCheckpoint(ctx)
+	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+		return l.create(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	c, err := OpenCheckpoint(latest.Note, l.verifier)
+	if err != nil {
+		return fmt.Errorf("log: refusing to start: the latest checkpoint (size %d) is not valid: %w", latest.Size, err)
+	}
+	if c.Size != latest.Size || c.Root != latest.Root {
+		return fmt.Errorf("log: refusing to start: the latest checkpoint row says size %d, root %s, but its signed note says size %d, root %s",
+			latest.Size, sumtlog.Hash(latest.Root), c.Size, c.Root)
+	}
+	n := latest.Size
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	leafc := make(chan []sumtlog.Hash, 4)
+	hashc := make(chan []storedHash, 4)
+	cpc := make(chan []storedCheckpoint, 4)
+	g.Go(func() error { defer close(leafc); return l.scanLeaves(gctx, leafc) })
+	g.Go(func() error { defer close(hashc); return l.scanHashes(gctx, hashc) })
+	g.Go(func() error { defer close(cpc); return l.scanCheckpoints(gctx, cpc) })
+
+	tree := newFrontier()
+	hashes := &hashStream{c: hashc}
+	cps := &checkpointStream{c: cpc}
+	check := func() error {
+		// Checkpoints at the current size, if any.
+		cp, ok := cps.peek()
+		if !ok || cp.size != tree.n {
+			if ok && cp.size < tree.n {
+				return fmt.Errorf("checkpoint of size %d is out of order", cp.size)
+			}
+			return nil
+		}
+		cps.next()
+		root, err := tree.root()
+		if err != nil {
+			return err
+		}
+		if cp.root != root || cp.noteRoot != root {
+			return fmt.Errorf("the checkpoint of size %d has root %s (signed note: %s), but the stored entries give %s: the checkpoint or the entries were changed",
+				cp.size, cp.root, cp.noteRoot, root)
+		}
+		return nil
+	}
+	err = func() error {
+		if err := check(); err != nil {
+			return err
+		}
+		for chunk := range leafc {
+			for _, leaf := range chunk {
+				if tree.n >= n {
+					return fmt.Errorf("the database holds more entries than the latest checkpoint's %d", n)
+				}
+				i := tree.n
+				hs, err := tree.append(leaf)
+				if err != nil {
+					return err
+				}
+				for k, h := range hs {
+					want := sumtlog.StoredHashIndex(0, i) + int64(k)
+					s, ok := hashes.next()
+					switch {
+					case !ok:
+						return fmt.Errorf("stored hash %d (entry %d) is missing", want, i)
+					case s.id != want:
+						return fmt.Errorf("stored hash %d (entry %d) is missing: the next one stored is %d", want, i, s.id)
+					case s.h != h && k == 0:
+						return fmt.Errorf("entry %d does not match the tree: its record hashes to %s, but the stored leaf hash is %s: the entry or the hash was changed", i, h, s.h)
+					case s.h != h:
+						return fmt.Errorf("stored hash %d (level %d above entry %d) is %s, but the entries give %s: the hash was changed", s.id, k, i, s.h, h)
+					}
+				}
+				if err := check(); err != nil {
+					return err
+				}
+			}
+		}
+		extraHash, isExtraHash := hashes.next()
+		extraCp, isExtraCp := cps.peek()
+		for range hashc {
+		}
+		for range cpc {
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		switch {
+		case tree.n != n:
+			return fmt.Errorf("the latest checkpoint covers %d entries, but the database holds only %d", n, tree.n)
+		case isExtraHash:
+			return fmt.Errorf("stored hash %d is beyond the tree of size %d", extraHash.id, n)
+		case isExtraCp:
+			return fmt.Errorf("checkpoint of size %d is beyond the tree", extraCp.size)
+		}
+		return nil
+	}()
+	if err != nil {
+		cancel()
+		g.Wait()
+		return fmt.Errorf("log: refusing to start: %w", err)
+	}
+	l.tree = tree
+	l.pub.Store(&published{size: n, root: c.Root, note: latest.Note})
+	d := time.Since(start)
+	l.log.Info("log verified", "size", n, "root", c.Root.String(), "took", d.Round(time.Millisecond).String(),
+		"entries_per_second", int64(float64(n)/max(d.Seconds(), 1e-9)))
+	return nil
+}
+
+// create signs and stores the checkpoint of the empty tree. A database
+// with entries or hashes but no checkpoint lost its checkpoints.
+func (l *Log) create(ctx context.Context) error {
+	leaves, hashes, _, err := l.db.LogCounts(ctx)
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	if leaves > 0 || hashes > 0 {
+		return fmt.Errorf("log: refusing to start: the database holds %d entries and %d hashes but no checkpoint: the checkpoints were deleted", leaves, hashes)
+	}
+	tree := newFrontier()
+	root, err := tree.root()
+	if err != nil {
+		return err
+	}
+	cp, err := l.sign(0, root)
+	if err != nil {
+		return err
+	}
+	if err := l.db.AppendLogBatch(ctx, 0, nil, nil, store.LogCheckpoint{Size: 0, Root: root, Note: cp, At: l.now()}); err != nil {
+		return fmt.Errorf("log: create: %w", err)
+	}
+	l.tree = tree
+	l.pub.Store(&published{size: 0, root: root, note: cp})
+	l.log.Info("log created", "origin", l.origin)
+	return nil
+}
+
+// scanLeaves sends the leaf hashes of every entry in index order, checking
+// that indexes have no gaps and that each entry is a valid record of the
+// kind its row says.
+func (l *Log) scanLeaves(ctx context.Context, out chan<- []sumtlog.Hash) error {
+	chunk := make([]sumtlog.Hash, 0, verifyChunk)
+	next := int64(0)
+	err := l.db.ScanLogEntries(ctx, func(index int64, kind string, entry []byte) error {
+		if index != next {
+			return fmt.Errorf("entry %d is missing (the next one stored is %d)", next, index)
+		}
+		next++
+		if !bytes.HasPrefix(entry, []byte(recordHeader+"kind "+kind+"\n")) {
+			if _, err := ParseRecord(entry); err != nil {
+				return fmt.Errorf("entry %d: %w", index, err)
+			}
+			return fmt.Errorf("entry %d: its row says kind %q, its record does not", index, kind)
+		}
+		chunk = append(chunk, sumtlog.RecordHash(entry))
+		if len(chunk) == verifyChunk {
+			select {
+			case out <- chunk:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			chunk = make([]sumtlog.Hash, 0, verifyChunk)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(chunk) > 0 {
+		select {
+		case out <- chunk:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (l *Log) scanHashes(ctx context.Context, out chan<- []storedHash) error {
+	chunk := make([]storedHash, 0, verifyChunk)
+	err := l.db.ScanLogHashes(ctx, func(id int64, h []byte) error {
+		if len(h) != sumtlog.HashSize {
+			return fmt.Errorf("stored hash %d is %d bytes", id, len(h))
+		}
+		chunk = append(chunk, storedHash{id, sumtlog.Hash(h)})
+		if len(chunk) == verifyChunk {
+			select {
+			case out <- chunk:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			chunk = make([]storedHash, 0, verifyChunk)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(chunk) > 0 {
+		select {
+		case out <- chunk:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// scanCheckpoints sends every checkpoint with the root its note states,
+// checking that each note names this log and the row's size. Only the
+// latest checkpoint's signature is checked (by verify): the others are
+// history, and their roots are checked against the tree.
+func (l *Log) scanCheckpoints(ctx context.Context, out chan<- []storedCheckpoint) error {
+	chunk := make([]storedCheckpoint, 0, verifyChunk)
+	err := l.db.ScanLogCheckpoints(ctx, func(cp store.LogCheckpoint) error {
+		c, err := parseSignedCheckpoint(cp.Note)
+		if err != nil {
+			return fmt.Errorf("checkpoint of size %d: %w", cp.Size, err)
+		}
+		if c.Origin != l.origin || c.Size != cp.Size {
+			return fmt.Errorf("checkpoint row of size %d holds a note for %q size %d", cp.Size, c.Origin, c.Size)
+		}
+		chunk = append(chunk, storedCheckpoint{size: cp.Size, root: cp.Root, noteRoot: c.Root})
+		if len(chunk) == verifyChunk {
+			select {
+			case out <- chunk:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			chunk = make([]storedCheckpoint, 0, verifyChunk)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(chunk) > 0 {
+		select {
+		case out <- chunk:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+type hashStream struct {
+	c   <-chan []storedHash
+	buf []storedHash
+}
+
+func (s *hashStream) next() (storedHash, bool) {
+	for len(s.buf) == 0 {
+		b, ok := <-s.c
+		if !ok {
+			return storedHash{}, false
+		}
+		s.buf = b
+	}
+	h := s.buf[0]
+	s.buf = s.buf[1:]
+	return h, true
+}
+
+type checkpointStream struct {
+	c   <-chan []storedCheckpoint
+	buf []storedCheckpoint
+}
+
+func (s *checkpointStream) peek() (storedCheckpoint, bool) {
+	for len(s.buf) == 0 {
+		b, ok := <-s.c
+		if !ok {
+			return storedCheckpoint{}, false
+		}
+		s.buf = b
+	}
+	return s.buf[0], true
+}
+
+func (s *checkpointStream) next() { s.buf = s.buf[1:] }
+
+// checkStateFile compares the database with the checkpoint kept in the
+// state file (see Config.StateFile) and brings the file up to date.
+func (l *Log) checkStateFile(ctx context.Context) error {
+	if l.stateFile == "" {
+		return nil
+	}
+	p := l.pub.Load()
+	b, err := readStateFile(l.stateFile)
+	if err != nil {
+		return fmt.Errorf("log: state file: %w", err)
+	}
+	if b == nil {
+		if p.size > 0 {
+			l.log.Warn("log: no state file, so a database restored from an old backup cannot be detected this time; creating it",
+				"file", l.stateFile, "size", p.size)
+		}
+		l.saveState()
+		if l.stateSaved.Load() != p.size {
+			return fmt.Errorf("log: cannot write the state file %s", l.stateFile)
+		}
+		return nil
+	}
+	c, err := OpenCheckpoint(b, l.verifier)
+	if err != nil {
+		return fmt.Errorf("log: state file %s does not hold a checkpoint of this log: %w", l.stateFile, err)
+	}
+	if c.Size > p.size {
+		return fmt.Errorf("log: refusing to start: the database is older than the last published checkpoint %d (kept in %s), it holds only %d entries: restored from an old backup? "+
+			"Restore the newest database; the log must never go back", c.Size, l.stateFile, p.size)
+	}
+	root := p.root
+	if c.Size < p.size {
+		root, err = sumtlog.TreeHash(c.Size, l.hashReader(ctx))
+		if err != nil {
+			return fmt.Errorf("log: state file check: %w", err)
+		}
+	}
+	if root != c.Root {
+		return fmt.Errorf("log: refusing to start: the database's tree of size %d has root %s, but the checkpoint the log published at that size (kept in %s) has root %s: "+
+			"the database was replaced or rewritten", c.Size, root, l.stateFile, c.Root)
+	}
+	l.stateSaved.Store(c.Size)
+	l.saveState()
+	return nil
+}
