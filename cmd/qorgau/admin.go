@@ -34,6 +34,7 @@ Commands:
   terminal enroll --device ID     print a one-time enrolment token for a kiosk (valid 24 h)
   terminal revoke --device ID     retire a terminal's key
   audit verify                    check the hash chain of the audit log
+  log key                         print the complaint log's verifier key
 
 Roles: admin, member (needs --body), npm, liaison (needs --facility), auditor.
 Every admin command takes -data DIR or -db URL like serve.
@@ -62,6 +63,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runAdminTerminal(ctx, args[1:])
 	case "body":
 		return runAdminBody(ctx, args[1:])
+	case "log":
+		return runAdminLog(ctx, args[1:])
 	case "audit":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprint(os.Stderr, adminUsage)

@@ -56,6 +56,9 @@ func TestVerify(t *testing.T) {
 	vk, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	vkey := strings.TrimSpace(string(vk))
+	if out, _, _ := runQ(t, nil, "admin", "log", "key", "-data", w.dir); strings.TrimSpace(out) != vkey {
+		t.Errorf("admin log key = %q, the server serves %q", out, vkey)
+	}
 
 	verify := func(extra ...string) (string, string, int) {
 		return runQ(t, nil, append([]string{"verify", "--log", srv.base() + "/log", "--key", vkey, "--state", state}, extra...)...)
