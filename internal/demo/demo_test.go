@@ -304,9 +304,15 @@ func TestLoad(t *testing.T) {
 				}
 			}
 		}
-		// One record per table written and one per account.
-		if n, err := db.VerifyAudit(ctx, nil); err != nil || n != int64(4+len(accounts)) {
-			t.Errorf("VerifyAudit after Load = %d, %v; want an intact chain of %d records", n, err, 4+len(accounts))
+		// One record per table written, one per account, one per member key
+		// and one per body key.
+		gen := demo.Generate(1)
+		want := int64(4 + len(accounts) + 1 + len(gen.Bodies))
+		if n, err := db.VerifyAudit(ctx, nil); err != nil || n != want {
+			t.Errorf("VerifyAudit after Load = %d, %v; want an intact chain of %d records", n, err, want)
+		}
+		if keys, err := db.CurrentBodyKeys(ctx); err != nil || len(keys) != len(gen.Bodies) {
+			t.Errorf("body keys after Load = %d, %v; want one per body (%d)", len(keys), err, len(gen.Bodies))
 		}
 
 		again, loaded, err := demo.Load(ctx, db, 1)

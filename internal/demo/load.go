@@ -108,6 +108,9 @@ func Load(ctx context.Context, db *store.DB, seed int64) (list []Account, loaded
 				list = append(list, got)
 			}
 		}
+		if err := ensureKeys(ctx, db, c); err != nil {
+			return nil, false, fmt.Errorf("load demo keys: %w", err)
+		}
 		return list, false, nil
 	}
 
@@ -138,6 +141,9 @@ func Load(ctx context.Context, db *store.DB, seed int64) (list []Account, loaded
 		if ok {
 			list = append(list, got)
 		}
+	}
+	if err := ensureKeys(ctx, db, c); err != nil {
+		return nil, false, fmt.Errorf("load demo keys: %w", err)
 	}
 	return list, true, nil
 }
