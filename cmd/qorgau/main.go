@@ -25,6 +25,7 @@ Commands:
   demo      run the server on a synthetic country with demo accounts
   admin     administration: users, registry imports and exports, audit log
   verify    check a complaint log and a receipt independently of the server
+  sim       simulate terminals submitting complaints, and measure the server
   version   print the version
   help      print this help, or a command's help: qorgau help serve
 
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string) error {
 		return runAdmin(ctx, rest)
 	case "verify":
 		return runVerify(ctx, rest)
+	case "sim":
+		return runSim(ctx, rest)
 	case "version", "-version", "--version":
 		fmt.Println("qorgau", version)
 		return nil

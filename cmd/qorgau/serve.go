@@ -162,6 +162,7 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	} else if n > 0 {
 		log.Warn("delivered complaints logged before a crash", "count", n)
 	}
+	background.Go(func() { svc.Run(loops) })
 	cfg.Log, cfg.Complaints = clog, svc
 	cfg.Terminal = web.TerminalConfig{
 		LogKey: keys.logVKey, DirectoryKey: keys.directoryKey.Public().(ed25519.PublicKey),

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"qorgau.kz/qorgau"
@@ -37,7 +39,22 @@ type Service struct {
 	// MaxEnvelope bounds an envelope in bytes; seal.DefaultMaxSize if 0.
 	MaxEnvelope int
 	Logger      *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	queueOnce  sync.Once
+	deliveries chan *store.Complaint // to Run, which writes them in batches
+	running    atomic.Bool
+
+	mu        sync.Mutex
+	keyBody   map[string]string // body key id → body; a key never changes body
+	bodies    []qorgau.Body
+	bodiesAge time.Time
 }
+
+// bodiesTTL is how long the list of bodies is cached: a body added by an
+// import can receive complaints this long after.
+const bodiesTTL = 10 * time.Second
 
 // SubmitRequest is a terminal's submission: the sealed envelope and the
 // routing data the server needs in the clear.
@@ -78,12 +95,61 @@ func (s *Service) Submit(ctx context.Context, dev *store.DeviceKey, req SubmitRe
 	if err != nil {
 		return nil, err
 	}
-	if err := s.project(ctx, receipt.Index, sub, "complaint:"+dev.Device+":"+env.IdempotencyID); err != nil {
-		// The complaint is logged and its receipt valid; CatchUp delivers it
-		// on the next start if this keeps failing.
+	c := s.projection(receipt.Index, sub, "complaint:"+dev.Device+":"+env.IdempotencyID, s.now())
+	if s.running.Load() {
+		select {
+		case s.queue() <- c:
+		case <-ctx.Done():
+			// Logged but not yet delivered: CatchUp delivers it at the next start.
+		}
+	} else if err := s.DB.SaveComplaint(ctx, c); err != nil {
 		s.Logger.Error("deliver complaint", "index", receipt.Index, "err", err)
 	}
 	return &Submitted{ID: receipt.Index, Receipt: receipt, Bodies: sub.Bodies}, nil
+}
+
+func (s *Service) queue() chan *store.Complaint {
+	s.queueOnce.Do(func() { s.deliveries = make(chan *store.Complaint, 4096) })
+	return s.deliveries
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Run delivers logged complaints to the inboxes until ctx is cancelled,
+// writing every complaint waiting at once in one transaction, so that
+// delivery keeps up with the log's group commits. Without Run, Submit
+// delivers each complaint in its own transaction.
+func (s *Service) Run(ctx context.Context) error {
+	q := s.queue()
+	s.running.Store(true)
+	defer s.running.Store(false)
+	for {
+		var batch []*store.Complaint
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-q:
+			batch = append(batch, c)
+		}
+	more:
+		for len(batch) < 4096 {
+			select {
+			case c := <-q:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		if err := s.DB.SaveComplaints(context.WithoutCancel(ctx), batch); err != nil {
+			// They are in the log: CatchUp delivers them at the next start.
+			s.Logger.Error("deliver complaints", "count", len(batch), "first", batch[0].ID, "err", err)
+		}
+	}
 }
 
 func (s *Service) maxEnvelope() int {
@@ -117,7 +183,7 @@ func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitReq
 
 	// The routing must match the encryption: exactly the bodies the
 	// envelope is encrypted to, each of this region or national.
-	bodies, err := s.DB.Bodies(ctx)
+	bodies, err := s.cachedBodies(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +193,11 @@ func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitReq
 	}
 	encrypted := map[string]bool{}
 	for _, id := range env.KeyIDs {
-		k, err := s.DB.BodyKeyByID(ctx, id)
-		if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
-			return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope is encrypted to key %s, which is no recipient body's", id)
-		} else if err != nil {
+		body, err := s.bodyOfKey(ctx, id)
+		if err != nil {
 			return nil, err
 		}
-		encrypted[k.Body] = true
+		encrypted[body] = true
 	}
 	chosen := slices.Clone(req.Bodies)
 	sort.Strings(chosen)
@@ -198,19 +262,55 @@ func (s *Service) urgentBodies(bodies []qorgau.Body, region string) []string {
 // UrgentBodies returns the bodies every urgent complaint from the region
 // must also go to, for the directory terminals receive.
 func (s *Service) UrgentBodies(ctx context.Context, region string) ([]string, error) {
-	bodies, err := s.DB.Bodies(ctx)
+	bodies, err := s.cachedBodies(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return s.urgentBodies(bodies, region), nil
 }
 
-// project writes the store rows of the complaint logged at index.
-func (s *Service) project(ctx context.Context, index int64, sub *Submission, idem string) error {
-	received, err := s.DB.LogLeafTime(ctx, index)
-	if err != nil {
-		return err
+// cachedBodies returns the bodies, read again every bodiesTTL.
+func (s *Service) cachedBodies(ctx context.Context) ([]qorgau.Body, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bodies != nil && time.Since(s.bodiesAge) < bodiesTTL {
+		return s.bodies, nil
 	}
+	b, err := s.DB.Bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.bodies, s.bodiesAge = b, time.Now()
+	return b, nil
+}
+
+// bodyOfKey returns the body a key id belongs to; the answer never changes,
+// so it is remembered.
+func (s *Service) bodyOfKey(ctx context.Context, id string) (string, error) {
+	s.mu.Lock()
+	body, ok := s.keyBody[id]
+	s.mu.Unlock()
+	if ok {
+		return body, nil
+	}
+	k, err := s.DB.BodyKeyByID(ctx, id)
+	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+		return "", qorgau.Errorf(qorgau.EINVALID, "the envelope is encrypted to key %s, which is no recipient body's", id)
+	} else if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if s.keyBody == nil {
+		s.keyBody = map[string]string{}
+	}
+	s.keyBody[id] = k.Body
+	s.mu.Unlock()
+	return k.Body, nil
+}
+
+// projection returns the store rows of the complaint logged at index.
+func (s *Service) projection(index int64, sub *Submission, idem string, received time.Time) *store.Complaint {
+	received = received.UTC().Truncate(time.Microsecond)
 	due := s.Rules.Due(s.Calendar, received)
 	c := &store.Complaint{
 		ID: index, Idem: idem, Device: sub.Device, Facility: sub.Facility, Region: sub.Region,
@@ -219,7 +319,7 @@ func (s *Service) project(ctx context.Context, index int64, sub *Submission, ide
 	for _, b := range sub.Bodies {
 		c.Bodies = append(c.Bodies, store.ComplaintBody{Body: b, State: qorgau.StateDelivered, Delivered: received, Due: due})
 	}
-	return s.DB.SaveComplaint(ctx, c)
+	return c
 }
 
 // CatchUp delivers every logged complaint that has no store rows yet, as
@@ -243,7 +343,11 @@ func (s *Service) CatchUp(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("complaint %d: %w", id, err)
 		}
-		if err := s.project(ctx, id, sub, leaf.IdempotencyID); err != nil {
+		received, err := s.DB.LogLeafTime(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if err := s.DB.SaveComplaint(ctx, s.projection(id, sub, leaf.IdempotencyID, received)); err != nil {
 			return 0, err
 		}
 	}

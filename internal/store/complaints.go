@@ -33,28 +33,35 @@ type ComplaintBody struct {
 	Due       time.Time
 }
 
-// SaveComplaint stores a complaint and its recipients unless a complaint
-// with its id is already stored, in which case it does nothing: projecting
-// the same log leaf twice is harmless.
-func (db *DB) SaveComplaint(ctx context.Context, c *Complaint) error {
+// SaveComplaints stores complaints and their recipients in one
+// transaction, skipping any whose id is already stored: projecting the same
+// log leaf twice is harmless.
+func (db *DB) SaveComplaints(ctx context.Context, list []*Complaint) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO complaints (id, idem, device, facility, region, category, urgent, test, lookup_id, received_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-			c.ID, c.Idem, c.Device, c.Facility, c.Region, string(c.Category), c.Urgent, c.Test, c.LookupID, c.Received.UTC())
-		if err != nil {
-			return fmt.Errorf("save complaint %d: %w", c.ID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		for _, b := range c.Bodies {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at)
-				VALUES ($1, $2, $3, $4, $5)`, c.ID, b.Body, string(b.State), b.Delivered.UTC(), b.Due.UTC()); err != nil {
-				return fmt.Errorf("save complaint %d for %s: %w", c.ID, b.Body, err)
+		for _, c := range list {
+			res, err := tx.ExecContext(ctx, `INSERT INTO complaints (id, idem, device, facility, region, category, urgent, test, lookup_id, received_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+				c.ID, c.Idem, c.Device, c.Facility, c.Region, string(c.Category), c.Urgent, c.Test, c.LookupID, c.Received.UTC())
+			if err != nil {
+				return fmt.Errorf("save complaint %d: %w", c.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			for _, b := range c.Bodies {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at)
+					VALUES ($1, $2, $3, $4, $5)`, c.ID, b.Body, string(b.State), b.Delivered.UTC(), b.Due.UTC()); err != nil {
+					return fmt.Errorf("save complaint %d for %s: %w", c.ID, b.Body, err)
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// SaveComplaint stores one complaint; see SaveComplaints.
+func (db *DB) SaveComplaint(ctx context.Context, c *Complaint) error {
+	return db.SaveComplaints(ctx, []*Complaint{c})
 }
 
 // Complaint returns the complaint with the given id and its recipients, or
