@@ -11,6 +11,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/web"
 )
 
@@ -275,4 +276,33 @@ func between(s, start, end string) string {
 	}
 	v, _, _ := strings.Cut(after, end)
 	return v
+}
+
+// TestMemberKeyAtFirstPassword checks that a member's key is made when the
+// member chooses a password, wrapped with it, and not before.
+func TestMemberKeyAtFirstPassword(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: false})
+	ctx := context.Background()
+	u := e.users[qorgau.RoleMember]
+	u.MustChangePassword = true
+	must(t, e.db.UpdateUser(ctx, u, false, nil))
+	if _, err := e.db.MemberKey(ctx, u.ID); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		t.Fatalf("member key before the first password = %v, want none", err)
+	}
+	c := e.client()
+	e.do(c, "POST", "/login", login(u.Name, testPassword), nil)
+	resp, _ := e.do(c, "POST", "/login/password", url.Values{"password": {"my-own-long-password"}, "again": {"my-own-long-password"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("new password = %d", resp.StatusCode)
+	}
+	k, err := e.db.MemberKey(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("member key after the first password: %v", err)
+	}
+	if _, err := seal.UnwrapMemberKey(k.Wrapped, "my-own-long-password"); err != nil {
+		t.Errorf("the member key does not open with the member's password: %v", err)
+	}
+	if _, err := seal.UnwrapMemberKey(k.Wrapped, testPassword); err == nil {
+		t.Error("the member key opens with the one-time password")
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/seal"
 )
 
 // stagePath is where a session at a stage continues its login.
@@ -270,6 +271,21 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *request) error {
 		Actor: u.Name, Action: qorgau.AuditPasswordChange, Target: u.Name, Addr: r.Addr,
 	}); err != nil {
 		return err
+	}
+	if u.Role == qorgau.RoleMember {
+		// A member's key is made only now, wrapped with the password the
+		// member chose: the one-time password an administrator saw never
+		// protects it. A new key replaces any earlier one, whose body-key
+		// wraps go with it; a current key holder re-grants them.
+		rcpt, wrapped, err := seal.NewMemberKey(pw)
+		if err != nil {
+			return err
+		}
+		if err := s.db.SetMemberKey(r.Context(), u.ID, rcpt, wrapped, &qorgau.AuditRecord{
+			Actor: u.Name, Action: qorgau.AuditMemberKeySet, Target: u.Name, Detail: "new key at first password", Addr: r.Addr,
+		}); err != nil {
+			return err
+		}
 	}
 	r.User = &u
 	return s.advance(w, r, true)
