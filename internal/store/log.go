@@ -3,10 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The complaint log's storage (see internal/tlog for what it means). Four
@@ -16,6 +20,13 @@ import (
 // commit to, with their salts, which Erase can remove without touching the
 // tree. The first three are append-only: triggers refuse updates and
 // deletes.
+//
+// A batch is one transaction. On SQLite it is a few multi-row INSERTs with
+// "?" placeholders, prepared once (see logChunks); on PostgreSQL it is one
+// statement whose rows travel as arrays, so one round trip and one commit.
+// Look-ups by a list of keys use one statement text for every length: a
+// JSON array through json_each on SQLite, an array with = ANY on
+// PostgreSQL.
 
 // LogLeaf is one leaf of the complaint log together with its off-log object.
 type LogLeaf struct {
@@ -42,16 +53,16 @@ type LogCheckpoint struct {
 }
 
 // logChunks are the row counts of the INSERT statements that write a log
-// batch: a batch is cut greedily into chunks of these sizes, so that a
+// batch on SQLite: a batch is cut greedily into chunks of these sizes, so that a
 // handful of statements, each prepared once, serve every batch size.
 // Parsing a statement of a thousand placeholders costs SQLite more than
 // running it; preparing them once is what makes large batches cheap. The
-// largest stays well under both engines' parameter limits (SQLite 32,766,
-// PostgreSQL 65,535).
+// largest stays well under SQLite's limit of 32,766 parameters.
 var logChunks = []int{1024, 256, 64, 16, 4, 1}
 
-// A LogAppender appends batches to the complaint log with statements it
-// prepares once. It is for the log's one sequencer; Close it when done.
+// A LogAppender appends batches to the complaint log, keeping the
+// statements it prepares (on SQLite) for the next batch. It is for the
+// log's one sequencer, and not safe for concurrent use; Close it when done.
 type LogAppender struct {
 	db    *DB
 	stmts map[string]*sql.Stmt
@@ -83,44 +94,75 @@ func (db *DB) AppendLogBatch(ctx context.Context, prevSize int64, leaves []LogLe
 }
 
 // Append appends a batch of leaves, the stored hashes they create and the
-// checkpoint that covers them, all in one transaction. prevSize is the
-// size of the latest checkpoint the caller knows; if the database's latest
-// checkpoint has another size, as when a second sequencer wrote to the same
-// database, nothing is written and the error has code ECONFLICT. A leaf
-// index, idempotency id, stored hash or checkpoint size that already exists
-// is also an ECONFLICT error.
+// checkpoint that covers them, atomically. prevSize is the size of the
+// latest checkpoint the caller knows; if the database's latest checkpoint
+// has another size, as when a second sequencer wrote to the same database,
+// nothing is written and the error has code ECONFLICT. A leaf index,
+// idempotency id, stored hash or checkpoint size that already exists is
+// also an ECONFLICT error.
 func (a *LogAppender) Append(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
-	db := a.db
-	at := cp.At.UTC().Truncate(time.Microsecond)
-	// Prepare every statement before the transaction: on SQLite the write
-	// pool has one connection, which the transaction holds, so preparing
-	// on the pool inside it would wait for itself forever.
-	if err := a.prepare(ctx); err != nil {
+	var err error
+	if a.db.dialect.name == "postgres" {
+		err = a.appendPostgres(ctx, prevSize, leaves, hashes, cp)
+	} else {
+		err = a.appendSQLite(ctx, prevSize, leaves, hashes, cp)
+	}
+	switch {
+	case err == errLogMovedOn:
+		return qorgauErrorf(ECONFLICT, "the log in the database is no longer at size %d: is a second sequencer running?", prevSize)
+	case isUniqueViolation(err):
+		return qorgauErrorf(ECONFLICT, "log batch at size %d conflicts with what the database holds: is a second sequencer running?", prevSize)
+	case err != nil:
 		return fmt.Errorf("append log batch at size %d: %w", prevSize, err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	return nil
+}
+
+var errLogMovedOn = errors.New("the log moved on")
+
+// appendSQLite writes a batch in one transaction of multi-row INSERTs,
+// each prepared once.
+func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
+	at := cp.At.UTC().Truncate(time.Microsecond)
+	// Prepare the statements before the transaction: the write pool has
+	// one connection, which the transaction holds, so preparing on the
+	// pool inside it would wait for itself forever.
+	for _, t := range []struct {
+		table string
+		ncols int
+		n     int
+	}{{logLeavesTable, 5, len(leaves)}, {logObjectsTable, 3, len(leaves)}, {logHashesTable, 2, len(hashes)}} {
+		for n := t.n; n > 0; {
+			k := chunk(n)
+			if _, err := a.stmt(ctx, t.table, t.ncols, k); err != nil {
+				return err
+			}
+			n -= k
+		}
+	}
+	return a.db.inTx(ctx, func(tx *sql.Tx) error {
 		var size sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(size) FROM log_checkpoints`).Scan(&size); err != nil {
 			return err
 		}
-		if !size.Valid && prevSize != 0 || size.Valid && size.Int64 != prevSize {
-			return qorgauErrorf(ECONFLICT, "the log in the database has moved on from size %d to %d: is a second sequencer running?", prevSize, size.Int64)
+		if size.Int64 != prevSize {
+			return errLogMovedOn
 		}
-		err := a.insert(ctx, tx, `log_leaves (idx, kind, entry, idem, created_at)`, 5, len(leaves), func(args []any, i int) []any {
+		err := a.insert(ctx, tx, logLeavesTable, 5, len(leaves), func(args []any, i int) []any {
 			l := &leaves[i]
 			return append(args, l.Index, l.Kind, l.Entry, l.IdempotencyID, at)
 		})
 		if err != nil {
 			return err
 		}
-		err = a.insert(ctx, tx, `log_objects (idx, salt, object)`, 3, len(leaves), func(args []any, i int) []any {
+		err = a.insert(ctx, tx, logObjectsTable, 3, len(leaves), func(args []any, i int) []any {
 			l := &leaves[i]
 			return append(args, l.Index, l.Salt, l.Object)
 		})
 		if err != nil {
 			return err
 		}
-		err = a.insert(ctx, tx, `log_hashes (id, hash)`, 2, len(hashes), func(args []any, i int) []any {
+		err = a.insert(ctx, tx, logHashesTable, 2, len(hashes), func(args []any, i int) []any {
 			return append(args, hashes[i].ID, hashes[i].Hash[:])
 		})
 		if err != nil {
@@ -130,30 +172,78 @@ func (a *LogAppender) Append(ctx context.Context, prevSize int64, leaves []LogLe
 			cp.Size, cp.Root[:], string(cp.Note), at)
 		return err
 	})
-	if isUniqueViolation(err) {
-		return qorgauErrorf(ECONFLICT, "log batch at size %d conflicts with what the database holds: is a second sequencer running?", prevSize)
+}
+
+// appendPostgresSQL writes a whole batch in one statement, hence one round
+// trip and one commit: the rows travel as arrays. Data-modifying WITH
+// clauses all run, so the size check cannot skip them; instead a failed
+// check makes the checkpoint's root NULL, which the NOT NULL constraint
+// turns into an error that undoes the whole statement.
+const appendPostgresSQL = `WITH guard AS (
+	SELECT COALESCE(MAX(size), 0) = $1 AS ok FROM log_checkpoints
+), leaves AS (
+	INSERT INTO log_leaves (idx, kind, entry, idem, created_at)
+	SELECT t.idx, t.kind, t.entry, t.idem, $2 FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::text[]) AS t (idx, kind, entry, idem)
+), objects AS (
+	INSERT INTO log_objects (idx, salt, object)
+	SELECT t.idx, t.salt, t.object FROM unnest($3::bigint[], $7::bytea[], $8::bytea[]) AS t (idx, salt, object)
+), hashes AS (
+	INSERT INTO log_hashes (id, hash)
+	SELECT t.id, t.hash FROM unnest($9::bigint[], $10::bytea[]) AS t (id, hash)
+)
+INSERT INTO log_checkpoints (size, root, note, created_at)
+SELECT $11, CASE WHEN guard.ok THEN $12::bytea END, $13, $2 FROM guard`
+
+func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
+	idx := make([]int64, len(leaves))
+	kinds := make([]string, len(leaves))
+	entries := make([][]byte, len(leaves))
+	idems := make([]string, len(leaves))
+	salts := make([][]byte, len(leaves))
+	objects := make([][]byte, len(leaves))
+	for i, l := range leaves {
+		idx[i], kinds[i], entries[i], idems[i], salts[i], objects[i] = l.Index, l.Kind, l.Entry, l.IdempotencyID, l.Salt, l.Object
 	}
-	if err != nil {
-		return fmt.Errorf("append log batch at size %d: %w", prevSize, err)
+	ids := make([]int64, len(hashes))
+	hs := make([][]byte, len(hashes))
+	for i := range hashes {
+		ids[i], hs[i] = hashes[i].ID, hashes[i].Hash[:]
 	}
-	return nil
+	_, err := a.db.w.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
+		idx, kinds, entries, idems, salts, objects, ids, hs, cp.Size, cp.Root[:], string(cp.Note))
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23502" && pe.ColumnName == "root" {
+		return errLogMovedOn
+	}
+	return err
+}
+
+const (
+	logLeavesTable  = `log_leaves (idx, kind, entry, idem, created_at)`
+	logObjectsTable = `log_objects (idx, salt, object)`
+	logHashesTable  = `log_hashes (id, hash)`
+)
+
+// chunk returns the size of the next chunk of n rows still to write.
+func chunk(n int) int {
+	for _, c := range logChunks {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
 }
 
 // insert writes n rows into table (with its column list) in chunks of the
-// logChunks sizes. row appends the ncols values of row i to args.
+// logChunks sizes, with statements prepared by stmt. row appends the ncols
+// values of row i to args.
 func (a *LogAppender) insert(ctx context.Context, tx *sql.Tx, table string, ncols, n int, row func(args []any, i int) []any) error {
 	args := make([]any, 0, ncols*min(n, logChunks[0]))
 	for i := 0; i < n; {
-		k := 1
-		for _, c := range logChunks {
-			if c <= n-i {
-				k = c
-				break
-			}
-		}
-		stmt, err := a.stmt(ctx, table, ncols, k)
-		if err != nil {
-			return err
+		k := chunk(n - i)
+		stmt, ok := a.stmts[table+"/"+strconv.Itoa(k)]
+		if !ok {
+			return fmt.Errorf("insert into %s: %d-row statement not prepared", table, k)
 		}
 		args = args[:0]
 		for j := i; j < i+k; j++ {
@@ -163,29 +253,6 @@ func (a *LogAppender) insert(ctx context.Context, tx *sql.Tx, table string, ncol
 			return err
 		}
 		i += k
-	}
-	return nil
-}
-
-// logTables are the tables a batch writes through prepared statements,
-// with their column counts.
-var logTables = []struct {
-	table string
-	ncols int
-}{
-	{`log_leaves (idx, kind, entry, idem, created_at)`, 5},
-	{`log_objects (idx, salt, object)`, 3},
-	{`log_hashes (id, hash)`, 2},
-}
-
-// prepare makes sure every statement a batch may use is prepared.
-func (a *LogAppender) prepare(ctx context.Context) error {
-	for _, t := range logTables {
-		for _, k := range logChunks {
-			if _, err := a.stmt(ctx, t.table, t.ncols, k); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
@@ -208,9 +275,6 @@ func (a *LogAppender) stmt(ctx context.Context, table string, ncols, k int) (*sq
 	a.stmts[key] = s
 	return s, nil
 }
-
-// logQueryIDs is how many ids one look-up query carries.
-const logQueryIDs = 1000
 
 // placeholders writes n parenthesised groups of ncols placeholders: "?"
 // on SQLite, which finds each "$N" by a linear search over the statement's
@@ -249,34 +313,39 @@ func scanLogLeaf(s interface{ Scan(...any) error }, l *LogLeaf) error {
 // idempotency ids are among ids, in no particular order. Ids not in the log
 // are left out.
 func (db *DB) LogLeavesByIdempotencyID(ctx context.Context, ids []string) ([]LogLeaf, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in, arg := db.inList("l.idem", ids)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+logLeafColumns+` FROM log_leaves l JOIN log_objects o ON o.idx = l.idx WHERE `+in, arg)
+	if err != nil {
+		return nil, fmt.Errorf("look up log idempotency ids: %w", err)
+	}
+	defer rows.Close()
 	var list []LogLeaf
-	for start := 0; start < len(ids); start += logQueryIDs {
-		batch := ids[start:min(start+logQueryIDs, len(ids))]
-		var sb strings.Builder
-		sb.WriteString(`SELECT ` + logLeafColumns + ` FROM log_leaves l JOIN log_objects o ON o.idx = l.idx WHERE l.idem IN `)
-		db.placeholders(&sb, 1, len(batch))
-		args := make([]any, len(batch))
-		for i, id := range batch {
-			args[i] = id
-		}
-		rows, err := db.r.QueryContext(ctx, sb.String(), args...)
-		if err != nil {
+	for rows.Next() {
+		var l LogLeaf
+		if err := scanLogLeaf(rows, &l); err != nil {
 			return nil, fmt.Errorf("look up log idempotency ids: %w", err)
 		}
-		for rows.Next() {
-			var l LogLeaf
-			if err := scanLogLeaf(rows, &l); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("look up log idempotency ids: %w", err)
-			}
-			list = append(list, l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("look up log idempotency ids: %w", err)
-		}
+		list = append(list, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up log idempotency ids: %w", err)
 	}
 	return list, nil
+}
+
+// inList returns the condition "col is one of list" and its one argument,
+// so that one statement text serves lists of every length (and is parsed
+// once): a JSON array read with json_each on SQLite, an array on
+// PostgreSQL.
+func (db *DB) inList(col string, list any) (string, any) {
+	if db.dialect.name == "postgres" {
+		return col + ` = ANY($1)`, list
+	}
+	b, _ := json.Marshal(list) // strings and integers
+	return col + ` IN (SELECT value FROM json_each($1))`, string(b)
 }
 
 // LogLeaf returns the leaf at index with its object, or an ENOTFOUND error.
@@ -301,46 +370,31 @@ func (db *DB) LogHashes(ctx context.Context, ids []int64) ([][32]byte, error) {
 	for i, id := range ids {
 		pos[id] = append(pos[id], i)
 	}
-	found := 0
-	for start := 0; start < len(ids); start += logQueryIDs {
-		batch := ids[start:min(start+logQueryIDs, len(ids))]
-		var sb strings.Builder
-		sb.WriteString(`SELECT id, hash FROM log_hashes WHERE id IN `)
-		db.placeholders(&sb, 1, len(batch))
-		args := make([]any, len(batch))
-		for i, id := range batch {
-			args[i] = id
-		}
-		rows, err := db.r.QueryContext(ctx, sb.String(), args...)
-		if err != nil {
-			return nil, fmt.Errorf("read log hashes: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var h []byte
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read log hashes: %w", err)
-			}
-			if len(h) != 32 {
-				rows.Close()
-				return nil, fmt.Errorf("read log hashes: stored hash %d is %d bytes, want 32", id, len(h))
-			}
-			for _, i := range pos[id] {
-				out[i] = [32]byte(h)
-				found++
-			}
-			delete(pos, id) // a repeated id in a later batch is already filled
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read log hashes: %w", err)
-		}
+	in, arg := db.inList("id", ids)
+	rows, err := db.r.QueryContext(ctx, `SELECT id, hash FROM log_hashes WHERE `+in, arg)
+	if err != nil {
+		return nil, fmt.Errorf("read log hashes: %w", err)
 	}
-	if found != len(ids) {
-		for id := range pos {
-			return nil, qorgauErrorf(ENOTFOUND, "log hash %d not found", id)
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, fmt.Errorf("read log hashes: %w", err)
 		}
+		if len(h) != 32 {
+			return nil, fmt.Errorf("read log hashes: stored hash %d is %d bytes, want 32", id, len(h))
+		}
+		for _, i := range pos[id] {
+			out[i] = [32]byte(h)
+		}
+		delete(pos, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read log hashes: %w", err)
+	}
+	for id := range pos {
+		return nil, qorgauErrorf(ENOTFOUND, "log hash %d not found", id)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,13 +28,17 @@ const tileWidth = 1 << tileHeight
 // Nothing beyond the latest checkpoint is ever served: a tile or bundle the
 // checkpoint does not cover is 404 Not Found, a malformed path 400 Bad
 // Request. Full tiles and bundles never change and may be cached forever;
-// partial ones for a minute; the checkpoint not at all.
+// partial ones for a minute; the checkpoint not at all. Entry bundles are
+// gzip-compressed for clients that accept it.
 func (l *Log) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /log/checkpoint", l.serveCheckpoint)
-	mux.HandleFunc("GET /log/key", l.serveKey)
-	mux.HandleFunc("GET /log/tile/{path...}", l.serveTile)
-	return mux
+	l.handlerOnce.Do(func() {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /log/checkpoint", l.serveCheckpoint)
+		mux.HandleFunc("GET /log/key", l.serveKey)
+		mux.HandleFunc("GET /log/tile/{path...}", l.serveTile)
+		l.handler = mux
+	})
+	return l.handler
 }
 
 func (l *Log) serveCheckpoint(w http.ResponseWriter, r *http.Request) {
@@ -76,8 +81,33 @@ func (l *Log) serveTile(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Set("Cache-Control", "public, max-age=60")
 	}
+	if t.L < 0 {
+		// Entry bundles are text and compress well; tiles are hashes.
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			h.Set("Content-Encoding", "gzip")
+			zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+			zw.Write(data)
+			zw.Close()
+			return
+		}
+	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				q := strings.ReplaceAll(params, " ", "")
+				return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+			}
+		}
+	}
+	return false
 }
 
 var errBeyond = errors.New("beyond the latest checkpoint")

@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"io"
@@ -163,6 +164,31 @@ func TestServe(t *testing.T) {
 		resp, _ = get(t, srv, "/log/tile/0/000")
 		if resp.StatusCode != 200 {
 			t.Fatal(resp.Status)
+		}
+		// Bundles are compressed for clients that ask, and only for them.
+		for _, c := range []struct {
+			accept string
+			gzip   bool
+		}{{"gzip", true}, {"br, gzip;q=0.5", true}, {"identity", false}, {"gzip;q=0", false}, {"", false}} {
+			req, _ := http.NewRequest("GET", srv.URL+"/log/tile/entries/001", nil)
+			req.Header.Set("Accept-Encoding", c.accept)
+			resp, err := srv.Client().Transport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := io.Reader(resp.Body)
+			if got := resp.Header.Get("Content-Encoding") == "gzip"; got != c.gzip {
+				t.Errorf("Accept-Encoding %q: Content-Encoding %q", c.accept, resp.Header.Get("Content-Encoding"))
+			} else if got {
+				if body, err = gzip.NewReader(resp.Body); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b, err := io.ReadAll(body)
+			resp.Body.Close()
+			if err != nil || len(b) < 256*2 || !bytes.Contains(b, records[300]) {
+				t.Errorf("Accept-Encoding %q: bundle of %d bytes, %v", c.accept, len(b), err)
+			}
 		}
 		req, _ := http.NewRequest("POST", srv.URL+"/log/checkpoint", nil)
 		if resp, err := srv.Client().Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {

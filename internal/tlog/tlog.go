@@ -14,29 +14,38 @@
 //
 // # Appending
 //
-// Append hands an entry to the sequencer, the one goroutine running Run,
-// and waits. The sequencer takes every waiting entry (there is no batching
-// timer: a batch is whatever arrived while the previous one committed),
-// assigns indexes, computes the new stored hashes from the tree's right edge
-// that it keeps in memory, signs a checkpoint for the new size, and writes
-// leaves, objects, hashes and checkpoint in one transaction: one fsync per
-// batch. Only then does Append return a receipt. An idempotency id makes
-// retries exactly-once: the same id with the same content returns the
-// entry's index again, never a second leaf, also after a restart; the same
-// id with other content is an ECONFLICT error.
+// Append hands an entry to the sequencer (Run) and waits. The sequencer
+// takes every waiting entry (there is no batching timer: a batch is
+// whatever arrived while the previous one was being written), looks up
+// their idempotency ids with one query, assigns indexes, computes the new
+// stored hashes from the tree's right edge that it keeps in memory, signs a
+// checkpoint for the new size, and writes leaves, objects, hashes and
+// checkpoint in one transaction: one fsync per batch. Preparing a batch
+// overlaps with writing the one before. Only after the commit does Append
+// return a receipt, whose inclusion proof comes from the batch's hashes in
+// memory. An idempotency id makes retries exactly-once: the same id with
+// the same content returns the entry's index again, never a second leaf,
+// also after a restart; the same id with other content is an ECONFLICT
+// error.
 //
 // # Never rolled back, never forked
 //
 // Open recomputes every leaf hash from the stored records, rebuilds the
 // tree, compares it with every stored hash and with the root of every stored
 // checkpoint, and checks the latest checkpoint's signature; any difference
-// stops the log with an error that says where. The log signs at most one
+// stops the log with an error that says where. (A million entries take
+// about 2.5 s on SQLite and 3 s on PostgreSQL on a 2-core machine; Open
+// logs the time.) The log signs at most one
 // checkpoint per size (the table's key) and only ever extends the tree it
 // verified. Restoring the database from an old backup would silently
 // roll the log back; to catch that, the latest checkpoint is also kept in a
-// small state file outside the database (Config.StateFile), rewritten after
-// each commit, and Open refuses a database that is behind the state file or
-// disagrees with it. Witnesses (internal/witness) catch the rest.
+// small state file outside the database (Config.StateFile) and Open refuses
+// a database that is behind the state file or disagrees with it. The file
+// is replaced atomically (temporary file, fsync, rename, fsync of the
+// folder) by a goroutine of its own as soon as a commit publishes a new
+// checkpoint, so it is never ahead of the database and at most a moment
+// behind; a crash leaves the old or the new file, both consistent with the
+// database. Witnesses (internal/witness) catch the rest.
 package tlog
 
 import (
@@ -48,6 +57,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,6 +138,9 @@ type Log struct {
 	pub atomic.Pointer[published]
 	// stateSaved is the size of the checkpoint in StateFile.
 	stateSaved atomic.Int64
+
+	handlerOnce sync.Once
+	handler     http.Handler
 }
 
 // published is a committed, signed checkpoint.
@@ -302,11 +315,14 @@ func (l *Log) Erase(ctx context.Context, index int64) error {
 }
 
 // ConsistencyProof returns the RFC 6962 proof that the tree of size old is
-// a prefix of the tree of size new. 0 < old <= new <= Size() or it is an
-// EINVALID error.
+// a prefix of the tree of size new: empty if old is 0 or new. It must hold
+// that 0 <= old <= new <= Size(), or the error has code EINVALID.
 func (l *Log) ConsistencyProof(ctx context.Context, old, new int64) (sumtlog.TreeProof, error) {
-	if old <= 0 || old > new || new > l.pub.Load().size {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "no consistency proof from size %d to %d in a log of size %d", old, new, l.pub.Load().size)
+	if size := l.pub.Load().size; old < 0 || old > new || new > size {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "no consistency proof from size %d to %d in a log of size %d", old, new, size)
+	}
+	if old == 0 || old == new {
+		return sumtlog.TreeProof{}, nil
 	}
 	p, err := sumtlog.ProveTree(new, old, l.hashReader(ctx))
 	if err != nil {

@@ -283,6 +283,16 @@ func TestAppendReceipt(t *testing.T) {
 		if err := sumtlog.CheckTree(p, 300, c300.Root, 20, c20.Root); err != nil {
 			t.Errorf("consistency proof 20 → 300: %v", err)
 		}
+		for _, c := range [][2]int64{{0, 300}, {300, 300}, {0, 0}} {
+			if p, err := l.ConsistencyProof(ctx, c[0], c[1]); err != nil || len(p) != 0 {
+				t.Errorf("ConsistencyProof(%d, %d) = %v, %v; want an empty proof", c[0], c[1], p, err)
+			}
+		}
+		for _, c := range [][2]int64{{-1, 300}, {20, 301}, {30, 20}} {
+			if _, err := l.ConsistencyProof(ctx, c[0], c[1]); qorgau.ErrorCode(err) != qorgau.EINVALID {
+				t.Errorf("ConsistencyProof(%d, %d) = %v, want EINVALID", c[0], c[1], err)
+			}
+		}
 	})
 }
 
@@ -475,7 +485,7 @@ func TestTamper(t *testing.T) {
 		cfg := testConfig(t)
 		l := start(t, db, cfg)
 		for i := 0; i < 100; i += 10 {
-			appendN(t, l, i, i+10, 3)
+			appendN(t, l, i, i+10, 1) // one by one: entry i at index i
 		}
 		l.stop(t)
 		db.Close()
@@ -693,4 +703,49 @@ func TestFrontierProofs(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSecondSequencer(t *testing.T) {
+	// Two logs on one database (a misconfiguration): neither may fork the
+	// tree. A batch prepared on a stale tree fails with ECONFLICT, and the
+	// sequencer reloads the tree, so a retry succeeds.
+	engines(t, func(t *testing.T, db *store.DB, url string) {
+		ctx := context.Background()
+		cfg := testConfig(t)
+		l1, l2 := start(t, db, cfg), start(t, db, cfg)
+		conflicts := 0
+		for i := 0; i < 20; i++ {
+			l := []*running{l1, l2}[i%2]
+			_, err := l.Append(ctx, entry(i))
+			if qorgau.ErrorCode(err) == qorgau.ECONFLICT {
+				conflicts++
+				_, err = l.Append(ctx, entry(i))
+			}
+			if err != nil {
+				t.Fatalf("Append #%d = %v", i, err)
+			}
+		}
+		if conflicts == 0 {
+			t.Error("no ECONFLICT from the second sequencer")
+		}
+		l1.stop(t)
+		l2.stop(t)
+		l, err := Open(ctx, db, cfg)
+		if err != nil {
+			t.Fatalf("Open after two sequencers = %v", err)
+		}
+		if l.Size() != 20 {
+			t.Fatalf("size %d, want 20", l.Size())
+		}
+		for i := int64(0); i < 20; i++ {
+			r, err := l.Receipt(ctx, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			salt, obj, _ := l.Object(ctx, i)
+			if err := r.Verify(obj, l.Verifier()); err != nil || !bytes.Equal(salt, r.Salt) {
+				t.Errorf("entry %d: %v", i, err)
+			}
+		}
+	})
 }
