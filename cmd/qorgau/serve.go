@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // on -pprof's own listener only
 	"os"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type serveFlags struct {
 	witnessPolicy string
 	clockSkew     time.Duration
 	maxEnvelope   int
+	pprof         string
 }
 
 func (f *serveFlags) register(fs interface {
@@ -53,6 +55,7 @@ func (f *serveFlags) register(fs interface {
 	fs.StringVar(&f.witnessPolicy, "witness-policy", "", "witness policy file: witnesses to ask for cosignatures, and the quorum")
 	fs.DurationVar(&f.clockSkew, "clock-skew", 5*time.Minute, "how far a terminal's clock may be off before its requests are refused")
 	intVar(fs, &f.maxEnvelope, "max-envelope", seal.DefaultMaxSize, "largest complaint envelope accepted, in bytes")
+	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler on this address (keep it on loopback), e.g. 127.0.0.1:6060")
 }
 
 // intVar adds an int flag to fs, which register sees through a narrow
@@ -173,6 +176,16 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 		return err
 	}
 	log.Info("complaint log open", "origin", origin, "size", clog.Size(), "key", keys.logVKey)
+	if f.pprof != "" {
+		pl, err := net.Listen("tcp", f.pprof)
+		if err != nil {
+			return fmt.Errorf("-pprof: %w", err)
+		}
+		ps := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+		go ps.Serve(pl)
+		defer ps.Close()
+		log.Warn("profiler listening", "addr", pl.Addr().String())
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err

@@ -38,10 +38,21 @@ type ComplaintBody struct {
 // log leaf twice is harmless.
 func (db *DB) SaveComplaints(ctx context.Context, list []*Complaint) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Prepared once per batch: SQLite would otherwise parse the same
+		// statement for every row.
+		insC, err := tx.PrepareContext(ctx, `INSERT INTO complaints (id, idem, device, facility, region, category, urgent, test, lookup_id, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return fmt.Errorf("save complaints: %w", err)
+		}
+		defer insC.Close()
+		insB, err := tx.PrepareContext(ctx, `INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at) VALUES ($1, $2, $3, $4, $5)`)
+		if err != nil {
+			return fmt.Errorf("save complaints: %w", err)
+		}
+		defer insB.Close()
 		for _, c := range list {
-			res, err := tx.ExecContext(ctx, `INSERT INTO complaints (id, idem, device, facility, region, category, urgent, test, lookup_id, received_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-				c.ID, c.Idem, c.Device, c.Facility, c.Region, string(c.Category), c.Urgent, c.Test, c.LookupID, c.Received.UTC())
+			res, err := insC.ExecContext(ctx, c.ID, c.Idem, c.Device, c.Facility, c.Region, string(c.Category), c.Urgent, c.Test, c.LookupID, c.Received.UTC())
 			if err != nil {
 				return fmt.Errorf("save complaint %d: %w", c.ID, err)
 			}
@@ -49,8 +60,7 @@ func (db *DB) SaveComplaints(ctx context.Context, list []*Complaint) error {
 				continue
 			}
 			for _, b := range c.Bodies {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at)
-					VALUES ($1, $2, $3, $4, $5)`, c.ID, b.Body, string(b.State), b.Delivered.UTC(), b.Due.UTC()); err != nil {
+				if _, err := insB.ExecContext(ctx, c.ID, b.Body, string(b.State), b.Delivered.UTC(), b.Due.UTC()); err != nil {
 					return fmt.Errorf("save complaint %d for %s: %w", c.ID, b.Body, err)
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,7 @@ type Server struct {
 	accountThrottle *auth.Throttle
 	addrThrottle    *auth.Throttle
 	nonces          nonceCache
+	deviceKeys      sync.Map // device id → cachedKey
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/store"
 )
 
 // maxTerminalBody bounds a terminal request: an envelope of the configured
@@ -81,7 +82,7 @@ func (s *Server) authenticateTerminal(r *request) error {
 		return qorgau.Errorf(qorgau.EINVALID, "could not read the request body")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	key, err := s.db.DeviceKey(r.Context(), device)
+	key, err := s.deviceKey(r, device)
 	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "device %s is not enrolled", device)
 	} else if err != nil {
@@ -129,3 +130,27 @@ func readJSON(r *request, v any) error {
 }
 
 func bytesHasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// deviceKeyTTL is how long a terminal's key is cached: a revocation by
+// another process (qorgau admin terminal revoke) takes effect within it.
+const deviceKeyTTL = 5 * time.Second
+
+type cachedKey struct {
+	key *store.DeviceKey
+	at  time.Time
+}
+
+// deviceKey returns a terminal's enrolled key, from a short-lived cache:
+// every terminal request needs it, and reading it is most of their cost.
+func (s *Server) deviceKey(r *request, device string) (*store.DeviceKey, error) {
+	now := s.Now()
+	if v, ok := s.deviceKeys.Load(device); ok && now.Sub(v.(cachedKey).at) < deviceKeyTTL {
+		return v.(cachedKey).key, nil
+	}
+	k, err := s.db.DeviceKey(r.Context(), device)
+	if err != nil {
+		return nil, err
+	}
+	s.deviceKeys.Store(device, cachedKey{k, now})
+	return k, nil
+}

@@ -166,8 +166,10 @@ func TestTerminalSignedRequests(t *testing.T) {
 		}
 	}
 
-	// A revoked terminal is refused with 403 and a reason.
+	// A revoked terminal is refused with 403 and a reason, at the latest
+	// when its cached key expires.
 	must(t, e.db.RevokeDeviceKey(context.Background(), "T-1", nil))
+	e.now = e.now.Add(6 * time.Second)
 	code, v = send(t, tm.signed("GET", path, nil, e.now, nonce()))
 	if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(v["message"]), "retired") {
 		t.Errorf("revoked terminal = %d %v, want 403 saying retired", code, v)
