@@ -37,6 +37,9 @@ const (
 	AuditEnrolled          = "terminal.enrolled"
 	AuditEnrollmentFailed  = "terminal.enrol.failed"
 	AuditTerminalRevoked   = "terminal.revoked"
+	// AuditComplaintRead is written before a complaint is decrypted for a
+	// member: who read which complaint, when, from where.
+	AuditComplaintRead = "complaint.read"
 )
 
 // AuditRecord is one entry of the append-only, hash-chained audit log. Hash

@@ -27,12 +27,21 @@ type world struct {
 	dir    string
 	bodyID map[string]age.Identity
 	tokens map[string]string // device → enrolment token
+	// totp holds the TOTP secret of each console user the world made.
+	totp map[string]string
 }
+
+// Console users of the world, with their password.
+const (
+	worldPassword = "correct-horse-battery-staple"
+	worldMember   = "aigerim"         // member of PROS-KZ-35, holding its key
+	worldOutsider = "ombudsman-staff" // member of OMBUDSMAN
+)
 
 func newWorld(t *testing.T, terminals int) *world {
 	t.Helper()
 	ctx := context.Background()
-	w := &world{dir: t.TempDir(), bodyID: map[string]age.Identity{}, tokens: map[string]string{}}
+	w := &world{dir: t.TempDir(), bodyID: map[string]age.Identity{}, tokens: map[string]string{}, totp: map[string]string{}}
 	db, err := store.Open(ctx, filepath.Join(w.dir, "qorgau.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,13 +69,44 @@ func newWorld(t *testing.T, terminals int) *world {
 		{Code: "NPM", Kind: qorgau.BodyNPM, NameKK: "ҰАТ", NameRU: "НПМ", NameEN: "NPM"},
 		{Code: "OMBUDSMAN", Kind: qorgau.BodyOmbudsman, NameKK: "Уәкіл", NameRU: "Уполномоченный", NameEN: "Ombudsman"},
 	}, nil))
+	// Console users: members with TOTP and a member key wrapped with their
+	// password, and an administrator.
+	hash, err := auth.HashPassword(worldPassword, auth.Params{Memory: 1024, Time: 1, Threads: 1})
+	check(err)
+	members := map[string]int64{}
+	for _, u := range []*qorgau.User{
+		{Name: worldMember, Role: qorgau.RoleMember, Body: "PROS-KZ-35"},
+		{Name: worldOutsider, Role: qorgau.RoleMember, Body: "OMBUDSMAN"},
+		{Name: "admin", Role: qorgau.RoleAdmin},
+	} {
+		secret, err := auth.NewTOTPSecret("Qorgau", u.Name)
+		check(err)
+		u.PasswordHash, u.TOTPSecret = hash, secret
+		check(db.CreateUser(ctx, u, nil))
+		w.totp[u.Name] = secret
+		if u.Role == qorgau.RoleMember {
+			rcpt, wrapped, err := seal.NewMemberKey(worldPassword)
+			check(err)
+			check(db.SetMemberKey(ctx, u.ID, rcpt, wrapped, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditMemberKeySet, Target: u.Name}))
+			members[u.Body] = u.ID
+		}
+	}
 	for _, code := range []string{"PROS-KZ-35", "NPM", "OMBUDSMAN"} {
 		id, err := seal.NewBodyKey(false)
 		check(err)
 		rcpt := seal.RecipientOf(id)
+		wraps := map[int64][]byte{}
+		if uid, ok := members[code]; ok {
+			mk, err := db.MemberKey(ctx, uid)
+			check(err)
+			to, err := seal.ParseRecipient(mk.Recipient)
+			check(err)
+			wraps[uid], err = seal.WrapBodyKey(id, to)
+			check(err)
+		}
 		check(db.ChangeBodyKeys(ctx, &store.BodyKeyChange{Body: code,
-			NewKey: &store.BodyKey{Recipient: rcpt, KeyID: seal.KeyID(rcpt)},
-			Audit:  []qorgau.AuditRecord{{Actor: "test", Action: qorgau.AuditBodyKeyCreated, Target: code}}}))
+			NewKey: &store.BodyKey{Recipient: rcpt, KeyID: seal.KeyID(rcpt)}, NewKeyWraps: wraps,
+			Audit: []qorgau.AuditRecord{{Actor: "test", Action: qorgau.AuditBodyKeyCreated, Target: code}}}))
 		w.bodyID[code] = id
 	}
 	for _, d := range devs {

@@ -155,3 +155,42 @@ func (db *DB) LogLeafTime(ctx context.Context, index int64) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// InboxItem is one complaint in a body's inbox.
+type InboxItem struct {
+	ID       int64
+	Facility string
+	Category qorgau.Category
+	Urgent   bool
+	Test     bool
+	Received time.Time
+	State    qorgau.ComplaintState
+	Due      time.Time
+}
+
+// Inbox returns a body's complaints, the most urgent and oldest-due first,
+// at most limit of them.
+func (db *DB) Inbox(ctx context.Context, body string, limit int) ([]InboxItem, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.facility, c.category, c.urgent, c.test, c.received_at, b.state, b.due_at
+		FROM complaint_bodies b JOIN complaints c ON c.id = b.complaint
+		WHERE b.body = $1
+		ORDER BY CASE WHEN b.state = 'closed' THEN 1 ELSE 0 END, c.urgent DESC, b.due_at, c.id
+		LIMIT $2`, body, limit)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	defer rows.Close()
+	var list []InboxItem
+	for rows.Next() {
+		var it InboxItem
+		if err := rows.Scan(&it.ID, &it.Facility, &it.Category, &it.Urgent, &it.Test, &it.Received, &it.State, &it.Due); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		it.Received, it.Due = it.Received.UTC(), it.Due.UTC()
+		list = append(list, it)
+	}
+	return list, rows.Err()
+}

@@ -76,6 +76,12 @@ func TestTemplateKeysExist(t *testing.T) {
 	for _, v := range qorgau.DeviceKinds {
 		used["dkind."+string(v)] = true
 	}
+	for _, v := range qorgau.Categories {
+		used["cat."+string(v)] = true
+	}
+	for _, v := range qorgau.ComplaintStates {
+		used["state."+string(v)] = true
+	}
 	for _, v := range auditActions {
 		used["action."+v] = true
 	}

@@ -50,6 +50,7 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) *request {
 	now := s.Now()
 	if user.Disabled || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout || now.Sub(sess.CreatedAt) > s.cfg.MaxSessionAge {
 		s.db.DeleteSession(r.Context(), id)
+		s.keys.drop(id)
 		s.clearSessionCookie(w)
 		return req
 	}

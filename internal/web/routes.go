@@ -39,6 +39,9 @@ var (
 	registryRoles = []qorgau.Role{qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison}
 	auditRoles    = []qorgau.Role{qorgau.RoleAdmin, qorgau.RoleAuditor}
 	adminOnly     = []qorgau.Role{qorgau.RoleAdmin}
+	// membersOnly read complaints: the members of the bodies they were sent
+	// to, and nobody else, administrators included.
+	membersOnly = []qorgau.Role{qorgau.RoleMember}
 )
 
 // registerRoutes lists every route of every surface, with who may use it.
@@ -68,6 +71,8 @@ func (s *Server) registerRoutes() {
 	s.route("GET /audit", Staff, auditRoles, s.auditList)
 	s.route("POST /audit/verify", Staff, auditRoles, s.auditVerify)
 	s.route("GET /users", Staff, adminOnly, s.usersList)
+	s.route("GET /inbox", Staff, membersOnly, s.inbox)
+	s.route("GET /inbox/{id}", Staff, membersOnly, s.complaintPage)
 
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
 	s.route("GET /log/key", Public, nil, s.logFiles)

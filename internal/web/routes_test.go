@@ -37,6 +37,8 @@ var allow = map[string][]qorgau.Role{
 	"GET /audit":             {qorgau.RoleAdmin, qorgau.RoleAuditor},
 	"POST /audit/verify":     {qorgau.RoleAdmin, qorgau.RoleAuditor},
 	"GET /users":             {qorgau.RoleAdmin},
+	"GET /inbox":             {qorgau.RoleMember},
+	"GET /inbox/{id}":        {qorgau.RoleMember},
 
 	"POST /api/terminal/v1/enroll":                 nil,
 	"GET /api/terminal/v1/hello":                   nil,

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
 	"qorgau.kz/qorgau/internal/complaints"
 	"qorgau.kz/qorgau/internal/store"
@@ -75,6 +76,7 @@ type Server struct {
 	addrThrottle    *auth.Throttle
 	nonces          nonceCache
 	deviceKeys      sync.Map // device id → cachedKey
+	keys            keyring
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -245,6 +247,11 @@ func (s *Server) SweepSessions(ctx context.Context, interval time.Duration) erro
 		} else if n > 0 {
 			s.log.Debug("ended idle sessions", "count", n)
 		}
+		// Body keys live only as long as their session.
+		s.keys.keep(func(id string) bool {
+			_, _, err := s.db.Session(ctx, id)
+			return qorgau.ErrorCode(err) != qorgau.ENOTFOUND
+		})
 		select {
 		case <-ctx.Done():
 			return nil

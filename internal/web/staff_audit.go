@@ -77,7 +77,7 @@ var auditActions = []string{
 	qorgau.AuditLogin, qorgau.AuditLoginFailed, qorgau.AuditLoginThrottled, qorgau.AuditLogout,
 	qorgau.AuditTOTPEnrolled, qorgau.AuditTOTPFailed, qorgau.AuditPasswordChange,
 	qorgau.AuditUserAdded, qorgau.AuditUserChanged, qorgau.AuditUserDisabled,
-	qorgau.AuditImport, qorgau.AuditExport,
+	qorgau.AuditImport, qorgau.AuditExport, qorgau.AuditComplaintRead,
 }
 
 func (s *Server) usersList(w http.ResponseWriter, r *request) error {

@@ -111,7 +111,7 @@ func (s *Server) login(w http.ResponseWriter, r *request) error {
 		data.Error = "login.error.wrong"
 		return s.render(w, r, http.StatusUnauthorized, "login", "login.title", data)
 	}
-	return s.startSession(w, r, u, data.Next)
+	return s.startSession(w, r, u, password, data.Next)
 }
 
 func (s *Server) throttled(name, addr string) time.Duration {
@@ -120,14 +120,18 @@ func (s *Server) throttled(name, addr string) time.Duration {
 
 // startSession issues a new session token after a correct password, so that
 // a token planted before login is worth nothing.
-func (s *Server) startSession(w http.ResponseWriter, r *request, u *qorgau.User, next string) error {
+func (s *Server) startSession(w http.ResponseWriter, r *request, u *qorgau.User, password, next string) error {
 	token, id := auth.NewToken()
 	stage := s.nextStage(u, false)
 	if err := s.db.CreateSession(r.Context(), &qorgau.Session{ID: id, UserID: u.ID, Stage: stage, Addr: r.Addr}); err != nil {
 		return err
 	}
+	if err := s.unlockMember(r.Context(), id, u, password); err != nil {
+		s.log.Error("unlock member keys", "user", u.Name, "err", err)
+	}
 	if r.Session != nil {
 		s.db.DeleteSession(r.Context(), r.Session.ID)
+		s.keys.drop(r.Session.ID)
 	}
 	s.setSessionCookie(w, token)
 	if stage == qorgau.StageFull {
@@ -286,6 +290,9 @@ func (s *Server) passwordChange(w http.ResponseWriter, r *request) error {
 		}); err != nil {
 			return err
 		}
+		if err := s.unlockMember(r.Context(), r.Session.ID, &u, pw); err != nil {
+			return err
+		}
 	}
 	r.User = &u
 	return s.advance(w, r, true)
@@ -295,6 +302,7 @@ func (s *Server) logout(w http.ResponseWriter, r *request) error {
 	if err := s.db.DeleteSession(r.Context(), r.Session.ID); err != nil {
 		return err
 	}
+	s.keys.drop(r.Session.ID)
 	s.audit(r.Context(), r, r.User.Name, qorgau.AuditLogout, r.User.Name, "")
 	s.clearSessionCookie(w)
 	http.Redirect(w, r.Request, "/login", http.StatusSeeOther)

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/seal"
+)
+
+// consoleLogin signs a world user in through the real login flow (password,
+// then TOTP) and returns a client carrying the session.
+func consoleLogin(t *testing.T, w *world, base, name string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(base+"/login", url.Values{"name": {name}, "password": {worldPassword}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Location") != "/login/totp" {
+		t.Fatalf("login of %s went to %q", name, resp.Header.Get("Location"))
+	}
+	code, _ := auth.TOTPCode(w.totp[name], time.Now())
+	resp, err = c.PostForm(base+"/login/totp", url.Values{"code": {code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Location") != "/" {
+		t.Fatalf("TOTP of %s went to %q", name, resp.Header.Get("Location"))
+	}
+	return c
+}
+
+func getPage(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestInbox files a complaint through the terminal API and reads it in the
+// console as a member of the body it was sent to: the content is decrypted
+// only in that member's session, the reading is in the audit log, and
+// nobody else can open it.
+func TestInbox(t *testing.T) {
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "Меня избили в дежурной части 12 ноября, врач не осмотрел."
+	p := kt.seal(t, text, qorgau.CategoryMedical, []string{"PROS-KZ-35"}, code, reply, "inbox-1")
+	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(res.Complaint, 10)
+
+	member := consoleLogin(t, w, srv.base(), worldMember)
+	var status int
+	var body string
+	for range 50 { // delivery to the inbox follows the log's commit
+		status, body = getPage(t, member, srv.base()+"/inbox")
+		if strings.Contains(body, `href="/inbox/`+id+`"`) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if status != 200 || !strings.Contains(body, `href="/inbox/`+id+`"`) {
+		t.Fatalf("inbox = %d, lacks complaint %s", status, id)
+	}
+	if strings.Contains(body, "избили") {
+		t.Error("the inbox list shows complaint content")
+	}
+	status, body = getPage(t, member, srv.base()+"/inbox/"+id)
+	if status != 200 || !strings.Contains(body, text) {
+		t.Fatalf("complaint page = %d, does not show the decrypted text", status)
+	}
+
+	// A member of another body, and an administrator, cannot open it.
+	outsider := consoleLogin(t, w, srv.base(), worldOutsider)
+	if status, body = getPage(t, outsider, srv.base()+"/inbox/"+id); status != http.StatusNotFound || strings.Contains(body, "избили") {
+		t.Errorf("another body's member opening it = %d, want 404", status)
+	}
+	admin := consoleLogin(t, w, srv.base(), "admin")
+	if status, _ = getPage(t, admin, srv.base()+"/inbox/"+id); status != http.StatusForbidden {
+		t.Errorf("the administrator opening it = %d, want 403", status)
+	}
+
+	// The reading is in the audit log, once, by the member.
+	srv.kill()
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "qorgau.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var reads int
+	var actor string
+	db.QueryRow(`SELECT COUNT(*), MAX(actor) FROM audit_log WHERE action = 'complaint.read' AND target = $1`, id).Scan(&reads, &actor)
+	if reads != 1 || actor != worldMember {
+		t.Errorf("audit has %d readings of complaint %s by %q, want 1 by %s", reads, id, actor, worldMember)
+	}
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/complaints"
+	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/store"
+)
+
+// inboxRow is a complaint in the inbox with its clock.
+type inboxRow struct {
+	store.InboxItem
+	DaysLeft int  // working days until the term ends; negative when overdue
+	Overdue  bool // the term has passed
+	DueSoon  bool
+}
+
+func (s *Server) clock(due time.Time) (daysLeft int, overdue, soon bool) {
+	now := s.Now()
+	if s.cfg.Complaints == nil {
+		return 0, now.After(due), false
+	}
+	cal, rules := s.cfg.Complaints.Calendar, s.cfg.Complaints.Rules
+	if now.After(due) {
+		return -cal.WorkingDaysBetween(due, now), true, false
+	}
+	left := cal.WorkingDaysBetween(now, due.Add(-time.Nanosecond))
+	return left, false, left <= rules.DueSoonDays
+}
+
+// inbox lists the complaints addressed to the member's body: content stays
+// sealed here; only the routing data and the clock are shown.
+func (s *Server) inbox(w http.ResponseWriter, r *request) error {
+	items, err := s.db.Inbox(r.Context(), r.User.Body, 500)
+	if err != nil {
+		return err
+	}
+	rows := make([]inboxRow, len(items))
+	for i, it := range items {
+		rows[i].InboxItem = it
+		if it.State != qorgau.StateClosed && it.State != qorgau.StateAnswered && it.State != qorgau.StateAnswerDelivered {
+			rows[i].DaysLeft, rows[i].Overdue, rows[i].DueSoon = s.clock(it.Due)
+		}
+	}
+	body, err := s.db.Body(r.Context(), r.User.Body)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "inbox", "inbox.title", struct {
+		Body   string
+		Rows   []inboxRow
+		Locked bool // the session holds no key of the body
+	}{body.Name(r.L.Code), rows, len(s.keys.get(r.Session.ID)) == 0})
+}
+
+// complaintPage decrypts one complaint for a member of a body it was sent
+// to. The reading is recorded in the audit log before anything is shown,
+// and a failure to record it refuses the reading.
+func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+	}
+	c, err := s.db.Complaint(r.Context(), id)
+	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+		return err
+	} else if err != nil {
+		return err
+	}
+	var mine *store.ComplaintBody
+	for i := range c.Bodies {
+		if c.Bodies[i].Body == r.User.Body {
+			mine = &c.Bodies[i]
+		}
+	}
+	if mine == nil {
+		// Not sent to this member's body: it does not exist for them.
+		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
+	}
+	ids := s.keys.get(r.Session.ID)
+	if len(ids) == 0 {
+		return qorgau.Errorf(qorgau.EFORBIDDEN, "this session holds no key of your body; sign out and in again, or ask a key holder to grant you the key")
+	}
+	if s.cfg.Log == nil {
+		return errNoLog
+	}
+	_, object, err := s.cfg.Log.Object(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	sub, err := complaints.ParseSubmission(object)
+	if err != nil {
+		return fmt.Errorf("complaint %d: %w", id, err)
+	}
+	env, err := seal.ParseEnvelope(sub.Envelope, len(sub.Envelope))
+	if err != nil {
+		return fmt.Errorf("complaint %d: %w", id, err)
+	}
+	if err := s.db.AppendAudit(r.Context(), &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintRead,
+		Target: strconv.FormatInt(id, 10), Detail: "body " + r.User.Body, Addr: r.Addr}); err != nil {
+		return fmt.Errorf("could not record the reading, so the complaint stays sealed: %w", err)
+	}
+	doc, err := env.Open(ids...)
+	if err != nil {
+		return err
+	}
+	left, overdue, soon := s.clock(mine.Due)
+	return s.render(w, r, http.StatusOK, "complaint", "complaint.title", struct {
+		Complaint *store.Complaint
+		Mine      *store.ComplaintBody
+		Doc       *seal.Document
+		DaysLeft  int
+		Overdue   bool
+		DueSoon   bool
+	}{c, mine, doc, left, overdue, soon})
+}
