@@ -14,6 +14,7 @@ import (
 	"qorgau.kz/qorgau/internal/demo"
 	"qorgau.kz/qorgau/internal/pgtest"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -207,27 +208,8 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 }
 
-// engines runs f on a fresh, migrated SQLite database and on a fresh,
-// migrated PostgreSQL database.
-func engines(t *testing.T, f func(t *testing.T, db *store.DB)) {
-	open := func(t *testing.T, url string) *store.DB {
-		ctx := context.Background()
-		db, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatalf("Open(%s) = %v", url, err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatalf("Migrate = %v", err)
-		}
-		return db
-	}
-	t.Run("sqlite", func(t *testing.T) { f(t, open(t, filepath.Join(t.TempDir(), "q.db"))) })
-	t.Run("postgres", func(t *testing.T) { f(t, open(t, pgtest.NewDatabase(t))) })
-}
-
 func TestLoad(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		start := time.Now()
 		accounts, loaded, err := demo.Load(ctx, db, 1)
@@ -331,7 +313,7 @@ func TestLoad(t *testing.T) {
 // TestLoadRealRegistry checks that a registry someone already filled gets
 // neither the demo country nor the demo accounts, and a clear error.
 func TestLoadRealRegistry(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		if err := db.SaveFacilities(ctx, []qorgau.Facility{{Code: "X-1", Name: "Учреждение X-1", Region: "KZ-71",
 			Type: qorgau.PretrialCentre, Authority: "КУИС МВД РК", Capacity: 300, Population: 250}}, nil); err != nil {
@@ -390,7 +372,7 @@ func TestLoadChangedAccount(t *testing.T) {
 // TestLoadResumes checks that a load cut off before the accounts were
 // written is completed by the next start instead of leaving half a country.
 func TestLoadResumes(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		c := demo.Generate(1)
 		if err := db.SaveBodies(ctx, c.Bodies, nil); err != nil {

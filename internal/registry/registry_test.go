@@ -15,37 +15,13 @@ import (
 	"qorgau.kz/qorgau/internal/pgtest"
 	"qorgau.kz/qorgau/internal/registry"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.StopShared()
 	os.Exit(code)
-}
-
-// engines runs f once on a fresh SQLite database and once on a fresh
-// PostgreSQL database, each migrated.
-func engines(t *testing.T, f func(t *testing.T, db *store.DB)) {
-	t.Run("sqlite", func(t *testing.T) {
-		f(t, open(t, filepath.Join(t.TempDir(), "qorgau.db")))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		f(t, open(t, pgtest.NewDatabase(t)))
-	})
-}
-
-func open(t testing.TB, url string) *store.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("Open(%s) = %v", url, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate = %v", err)
-	}
-	return db
 }
 
 // The registry files the tests start from, in import order. The migrations
@@ -125,7 +101,7 @@ func importAudits(t *testing.T, db *store.DB) []qorgau.AuditRecord {
 }
 
 func TestImport(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		for _, tc := range []struct {
 			kind registry.Kind
 			file string
@@ -196,7 +172,7 @@ PROS-35,prosecutor,KZ-35,Қарағанды облысының прокурат�
 }
 
 func TestRoundTrip(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		loadRegistry(t, db)
 		audits := len(importAudits(t, db))
@@ -224,7 +200,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestImportChanged(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		loadRegistry(t, db)
 		file := strings.Replace(devicesCSV, "C-1,camera,EC-166-1,MED,30,24/7", "C-1,camera,EC-166-1,,15,07:00-19:00", 1) +
@@ -248,7 +224,7 @@ func TestImportChanged(t *testing.T) {
 }
 
 func TestImportDryRun(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		loadRegistry(t, db)
 		before := export(t, db, registry.Facilities)
@@ -386,7 +362,7 @@ CRT,tribunal,,a,b,c
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			engines(t, func(t *testing.T, db *store.DB) {
+			storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 				loadRegistry(t, db)
 				before := snapshot(t, db)
 				_, err := importString(t, db, tc.kind, tc.file)
@@ -429,7 +405,7 @@ line 13: has 5 fields, want 6 as in the header`
 // TestImportSpreadsheet reads a file as Excel saves it: a byte order mark,
 // CRLF line ends, its own column order, padded fields and empty rows.
 func TestImportSpreadsheet(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, _ string) {
 		loadRegistry(t, db)
 		file := "\xEF\xBB\xBFrequired_hours,zone,id,kind,facility,interval_seconds\r\n" +
 			"24/7,MED, C-1 ,camera,EC-166-1,30\r\n" +
@@ -452,7 +428,7 @@ func TestImportSpreadsheet(t *testing.T) {
 }
 
 func TestImportNoActor(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "qorgau.db"))
+	db := storetest.Open(t, filepath.Join(t.TempDir(), "qorgau.db"))
 	_, err := registry.Import(context.Background(), db, registry.Regions, strings.NewReader(regionsCSV), registry.Options{})
 	if qorgau.ErrorCode(err) != qorgau.EINVALID {
 		t.Errorf("Import without an actor = %v, want EINVALID", err)
@@ -536,7 +512,7 @@ func generateDevices(n, nf, nz int) string {
 func openDevicesStore(tb testing.TB, nf, nz int) *store.DB {
 	tb.Helper()
 	ctx := context.Background()
-	db := open(tb, filepath.Join(tb.TempDir(), "qorgau.db"))
+	db := storetest.Open(tb, filepath.Join(tb.TempDir(), "qorgau.db"))
 	facilities, zones := generateRegistry(nf, nz)
 	opt := registry.Options{Actor: "cli:test"}
 	for _, f := range []struct {

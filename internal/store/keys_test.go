@@ -9,6 +9,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 // seedMembers adds bodies PROS-35 and NPM and member users of them, and
@@ -38,7 +39,7 @@ func audit(action, target string) *qorgau.AuditRecord {
 }
 
 func TestMemberKeys(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		users := seedMembers(t, db, map[string]string{"aigerim": "PROS-35", "bolat": "PROS-35"})
 		a, b := users["aigerim"], users["bolat"]
@@ -99,7 +100,7 @@ func TestMemberKeys(t *testing.T) {
 }
 
 func TestBodyKeys(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		now := time.Date(2026, 3, 1, 10, 0, 0, 123456000, time.UTC)
 		db.Now = func() time.Time { return now }

@@ -12,6 +12,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 // logBatch returns n leaves from first on, two made-up hashes per leaf and
@@ -36,7 +37,7 @@ func logBatch(first, n int64) ([]store.LogLeaf, []store.LogHash, store.LogCheckp
 }
 
 func TestLog(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		if _, err := db.LatestLogCheckpoint(ctx); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Fatalf("LatestLogCheckpoint on an empty log = %v, want ENOTFOUND", err)

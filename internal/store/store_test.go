@@ -12,6 +12,7 @@ import (
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/pgtest"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -20,35 +21,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// engines runs f once on a fresh SQLite database and once on a fresh
-// PostgreSQL database, each migrated.
-func engines(t *testing.T, f func(t *testing.T, db *store.DB, url string)) {
-	t.Run("sqlite", func(t *testing.T) {
-		url := filepath.Join(t.TempDir(), "qorgau.db")
-		f(t, open(t, url), url)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.NewDatabase(t)
-		f(t, open(t, url), url)
-	})
-}
-
-func open(t *testing.T, url string) *store.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("Open(%s) = %v", url, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate = %v", err)
-	}
-	return db
-}
-
 func TestMigrate(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		if err := db.CheckSchema(ctx); err != nil {
 			t.Fatalf("CheckSchema after Migrate = %v, want nil", err)
@@ -115,7 +89,7 @@ func seedRegistry(t *testing.T, db *store.DB) {
 }
 
 func TestRegistry(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		seedRegistry(t, db)
 
@@ -185,7 +159,7 @@ func TestRegistry(t *testing.T) {
 }
 
 func TestUsersAndSessions(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		seedRegistry(t, db)
 		if err := db.SaveBodies(ctx, []qorgau.Body{{Code: "PROS-35", Kind: qorgau.BodyProsecutor, Region: "KZ-35", NameKK: "a", NameRU: "b", NameEN: "c"}}, nil); err != nil {
@@ -237,7 +211,7 @@ func TestUsersAndSessions(t *testing.T) {
 }
 
 func TestAuditChain(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		for i, a := range []string{qorgau.AuditLogin, qorgau.AuditLoginFailed, qorgau.AuditImport, qorgau.AuditLogout} {
 			rec := &qorgau.AuditRecord{Actor: "aigerim", Action: a, Target: "t", Detail: "d", Addr: "127.0.0.1"}

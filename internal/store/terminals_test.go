@@ -8,10 +8,11 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 func TestEnrollment(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		seedRegistry(t, db)
 		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)

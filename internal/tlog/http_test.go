@@ -14,6 +14,7 @@ import (
 	sumtlog "golang.org/x/mod/sumdb/tlog"
 
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, []byte) {
@@ -31,7 +32,7 @@ func get(t *testing.T, srv *httptest.Server, path string) (*http.Response, []byt
 }
 
 func TestServe(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		l := start(t, db, testConfig(t))
 		srv := httptest.NewServer(l.Handler())
 		defer srv.Close()

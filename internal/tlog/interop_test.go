@@ -13,6 +13,7 @@ import (
 	"github.com/transparency-dev/tessera/client"
 
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 // TestTesseraClient reads the log over HTTP with the transparency-dev
@@ -21,7 +22,7 @@ import (
 // consistency between sizes from the tiles, follows the log as it grows,
 // and rebuilds the whole tree from the entry bundles.
 func TestTesseraClient(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, dbURL string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, dbURL string) {
 		ctx := context.Background()
 		l := start(t, db, testConfig(t))
 		srv := httptest.NewServer(l.Handler())

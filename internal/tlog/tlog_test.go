@@ -21,6 +21,7 @@ import (
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/pgtest"
 	"qorgau.kz/qorgau/internal/store"
+	"qorgau.kz/qorgau/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -51,19 +52,6 @@ func testConfig(t testing.TB) Config {
 		t.Fatal(err)
 	}
 	return Config{Origin: testOrigin, Signer: s, VerifierKey: vkey}
-}
-
-// engines runs f once on a fresh SQLite database and once on a fresh
-// PostgreSQL database, each migrated. url opens the same database again.
-func engines(t *testing.T, f func(t *testing.T, db *store.DB, url string)) {
-	t.Run("sqlite", func(t *testing.T) {
-		url := filepath.Join(t.TempDir(), "qorgau.db")
-		f(t, openDB(t, url), url)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.NewDatabase(t)
-		f(t, openDB(t, url), url)
-	})
 }
 
 func openDB(t testing.TB, url string) *store.DB {
@@ -210,7 +198,7 @@ func appendN(t testing.TB, l *running, from, to, conc int) {
 }
 
 func TestAppendReceipt(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
 		l := start(t, db, cfg)
@@ -314,7 +302,7 @@ func TestAppendInvalid(t *testing.T) {
 }
 
 func TestIdempotency(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
 		l := start(t, db, cfg)
@@ -389,7 +377,7 @@ func TestIdempotency(t *testing.T) {
 }
 
 func TestRestart(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		cfg := testConfig(t)
 		l := start(t, db, cfg)
 		appendN(t, l, 0, 517, 8)
@@ -481,7 +469,7 @@ func TestTamper(t *testing.T) {
 			{"latest checkpoint gone", []string{`DELETE FROM log_checkpoints WHERE size = 100`}, "more entries than the latest checkpoint"},
 		}
 	}
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		cfg := testConfig(t)
 		l := start(t, db, cfg)
 		for i := 0; i < 100; i += 10 {
@@ -540,7 +528,7 @@ func copyDB(t testing.TB, url string) string {
 }
 
 func TestStateFile(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
 		cfg.StateFile = filepath.Join(t.TempDir(), "log-state")
@@ -603,7 +591,7 @@ func freshURL(t *testing.T, url string) string {
 }
 
 func TestErase(t *testing.T) {
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
 		l := start(t, db, cfg)
@@ -709,7 +697,7 @@ func TestSecondSequencer(t *testing.T) {
 	// Two logs on one database (a misconfiguration): neither may fork the
 	// tree. A batch prepared on a stale tree fails with ECONFLICT, and the
 	// sequencer reloads the tree, so a retry succeeds.
-	engines(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
 		l1, l2 := start(t, db, cfg), start(t, db, cfg)
