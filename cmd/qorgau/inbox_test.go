@@ -97,6 +97,47 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("complaint page = %d, does not show the decrypted text", status)
 	}
 
+	if !strings.Contains(body, `action="/inbox/`+id+`/reply"`) {
+		t.Fatal("the complaint page offers no reply form")
+	}
+
+	// The member answers; the complainant reads the answer at a kiosk with
+	// the receipt code, and confirms it.
+	const answer = "Прокурор проведёт проверку и назначит медицинское освидетельствование."
+	resp, err := member.PostForm(srv.base()+"/inbox/"+id+"/reply", url.Values{"text": {answer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply = %d", resp.StatusCode)
+	}
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); !strings.Contains(body, answer) {
+		t.Error("the complaint page does not show the answer sent")
+	}
+	again, err := seal.DeriveReply(seal.FormatCode(code), kt.salt) // the person types the code again
+	if err != nil {
+		t.Fatal(err)
+	}
+	fu, err := kt.Followup(context.Background(), again.LookupID)
+	if err != nil || len(fu) != 1 || fu[0].ID != res.Complaint || len(fu[0].Replies) != 1 {
+		t.Fatalf("follow-up = %+v, %v; want the complaint with one answer", fu, err)
+	}
+	got, err := seal.OpenReply(fu[0].Replies[0].Ciphertext, again.Identities()...)
+	if err != nil || got != answer {
+		t.Fatalf("the kiosk decrypts %q, %v; want the answer", got, err)
+	}
+	if err := kt.AnswerRead(context.Background(), res.Complaint, again.LookupID); err != nil {
+		t.Fatal(err)
+	}
+	fu, _ = kt.Followup(context.Background(), again.LookupID)
+	if fu[0].Bodies["PROS-KZ-35"] != string(qorgau.StateAnswerDelivered) {
+		t.Errorf("state after the person read the answer = %v, want answer-delivered", fu[0].Bodies)
+	}
+	if err := kt.AnswerRead(context.Background(), res.Complaint, "0123456789abcdef0123456789abcdef"); err == nil {
+		t.Error("confirming with another code's lookup id succeeded")
+	}
+
 	// A member of another body, and an administrator, cannot open it.
 	outsider := consoleLogin(t, w, srv.base(), worldOutsider)
 	if status, body = getPage(t, outsider, srv.base()+"/inbox/"+id); status != http.StatusNotFound || strings.Contains(body, "избили") {
@@ -117,7 +158,16 @@ func TestInbox(t *testing.T) {
 	var reads int
 	var actor string
 	db.QueryRow(`SELECT COUNT(*), MAX(actor) FROM audit_log WHERE action = 'complaint.read' AND target = $1`, id).Scan(&reads, &actor)
-	if reads != 1 || actor != worldMember {
-		t.Errorf("audit has %d readings of complaint %s by %q, want 1 by %s", reads, id, actor, worldMember)
+	if reads < 2 || actor != worldMember {
+		t.Errorf("audit has %d readings of complaint %s by %q, want them by %s (opening, replying)", reads, id, actor, worldMember)
+	}
+	// Every change of state is a status leaf of the log: registered when
+	// opened, answered, answer delivered.
+	var statuses int
+	db.QueryRow(`SELECT COUNT(*) FROM log_leaves WHERE kind = 'status'`).Scan(&statuses)
+	var events int
+	db.QueryRow(`SELECT COUNT(*) FROM complaint_events WHERE complaint = $1`, id).Scan(&events)
+	if statuses != 3 || events != 3 {
+		t.Errorf("status leaves = %d, events = %d; want 3 each (registered, answered, answer-delivered)", statuses, events)
 	}
 }

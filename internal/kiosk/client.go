@@ -195,3 +195,42 @@ func (c *Client) Receipt(ctx context.Context, complaint int64) ([]byte, error) {
 	}
 	return base64.StdEncoding.DecodeString(s.Receipt)
 }
+
+// FollowupReply is a sealed answer, readable with the receipt code's reply key.
+type FollowupReply struct {
+	Body       string    `json:"body"`
+	At         time.Time `json:"at"`
+	Ciphertext []byte    `json:"ciphertext"`
+}
+
+// FollowupComplaint is a complaint's status as a kiosk shows it to the
+// person holding its receipt code.
+type FollowupComplaint struct {
+	ID       int64             `json:"complaint"`
+	Received time.Time         `json:"received"`
+	Bodies   map[string]string `json:"bodies"`
+	Events   []struct {
+		Body  string    `json:"body"`
+		At    time.Time `json:"at"`
+		State string    `json:"state"`
+	} `json:"events"`
+	Replies []FollowupReply `json:"replies"`
+}
+
+// Followup fetches the status history and sealed answers of the complaints
+// filed under a receipt code's lookup id.
+func (c *Client) Followup(ctx context.Context, lookupID string) ([]FollowupComplaint, error) {
+	var out struct {
+		Complaints []FollowupComplaint `json:"complaints"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/terminal/v1/followup/"+url.PathEscape(lookupID), "", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Complaints, nil
+}
+
+// AnswerRead tells the server the person read the answers to a complaint.
+func (c *Client) AnswerRead(ctx context.Context, complaint int64, lookupID string) error {
+	body, _ := json.Marshal(map[string]string{"lookup": lookupID})
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/api/terminal/v1/complaints/%d/read", complaint), "application/json", body, nil)
+}

@@ -194,3 +194,97 @@ func (db *DB) Inbox(ctx context.Context, body string, limit int) ([]InboxItem, e
 	}
 	return list, rows.Err()
 }
+
+// ComplaintEvent is a change of a body's copy of a complaint.
+type ComplaintEvent struct {
+	Complaint int64
+	Body      string
+	At        time.Time
+	Actor     string // a member's name, "system" or "complainant"
+	State     qorgau.ComplaintState
+	Detail    string
+	LogIndex  int64 // the status leaf that records it
+}
+
+// Reply is an answer to a complainant, sealed to their reply key and the
+// body's key.
+type Reply struct {
+	Complaint  int64
+	Body       string
+	At         time.Time
+	Author     string
+	Ciphertext []byte
+	LogIndex   int64
+}
+
+// RecordEvent moves a body's copy of a complaint to ev.State, if the state
+// machine allows it from the current state, and stores the event and, if
+// not nil, the reply, in one transaction. A move the state machine forbids
+// is ECONFLICT; a complaint not sent to the body is ENOTFOUND.
+func (db *DB) RecordEvent(ctx context.Context, ev *ComplaintEvent, reply *Reply) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var state qorgau.ComplaintState
+		err := tx.QueryRowContext(ctx, `SELECT state FROM complaint_bodies WHERE complaint = $1 AND body = $2`, ev.Complaint, ev.Body).Scan(&state)
+		if err != nil {
+			return notFound(err, "complaint %d was not sent to %s", ev.Complaint, ev.Body)
+		}
+		if !state.CanBecome(ev.State) {
+			return qorgau.Errorf(ECONFLICT, "complaint %d is %s for %s and cannot become %s", ev.Complaint, state, ev.Body, ev.State)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE complaint_bodies SET state = $1 WHERE complaint = $2 AND body = $3`,
+			string(ev.State), ev.Complaint, ev.Body); err != nil {
+			return fmt.Errorf("record event: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_events (complaint, body, at, actor, state, detail, log_index)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(ev.State), ev.Detail, ev.LogIndex); err != nil {
+			return fmt.Errorf("record event: %w", err)
+		}
+		if reply != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_replies (complaint, body, at, author, ciphertext, log_index)
+				VALUES ($1, $2, $3, $4, $5, $6)`, reply.Complaint, reply.Body, reply.At.UTC(), reply.Author, reply.Ciphertext, reply.LogIndex); err != nil {
+				return fmt.Errorf("record reply: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ComplaintEvents returns a complaint's events, oldest first.
+func (db *DB) ComplaintEvents(ctx context.Context, complaint int64) ([]ComplaintEvent, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT complaint, body, at, actor, state, detail, log_index FROM complaint_events
+		WHERE complaint = $1 ORDER BY at, log_index`, complaint)
+	if err != nil {
+		return nil, fmt.Errorf("complaint events: %w", err)
+	}
+	defer rows.Close()
+	var list []ComplaintEvent
+	for rows.Next() {
+		var e ComplaintEvent
+		if err := rows.Scan(&e.Complaint, &e.Body, &e.At, &e.Actor, &e.State, &e.Detail, &e.LogIndex); err != nil {
+			return nil, err
+		}
+		e.At = e.At.UTC()
+		list = append(list, e)
+	}
+	return list, rows.Err()
+}
+
+// Replies returns a complaint's replies, oldest first.
+func (db *DB) Replies(ctx context.Context, complaint int64) ([]Reply, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT complaint, body, at, author, ciphertext, log_index FROM complaint_replies
+		WHERE complaint = $1 ORDER BY at, log_index`, complaint)
+	if err != nil {
+		return nil, fmt.Errorf("replies: %w", err)
+	}
+	defer rows.Close()
+	var list []Reply
+	for rows.Next() {
+		var r Reply
+		if err := rows.Scan(&r.Complaint, &r.Body, &r.At, &r.Author, &r.Ciphertext, &r.LogIndex); err != nil {
+			return nil, err
+		}
+		r.At = r.At.UTC()
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}

@@ -73,6 +73,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /users", Staff, adminOnly, s.usersList)
 	s.route("GET /inbox", Staff, membersOnly, s.inbox)
 	s.route("GET /inbox/{id}", Staff, membersOnly, s.complaintPage)
+	s.route("POST /inbox/{id}/reply", Staff, membersOnly, s.complaintReply)
 
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
 	s.route("GET /log/key", Public, nil, s.logFiles)
@@ -83,6 +84,8 @@ func (s *Server) registerRoutes() {
 	s.route("GET /api/terminal/v1/directory", Terminal, nil, s.terminalDirectory)
 	s.route("POST /api/terminal/v1/complaints", Terminal, nil, s.terminalSubmit)
 	s.route("GET /api/terminal/v1/complaints/{id}/receipt", Terminal, nil, s.terminalReceipt)
+	s.route("GET /api/terminal/v1/followup/{lookup}", Terminal, nil, s.terminalFollowup)
+	s.route("POST /api/terminal/v1/complaints/{id}/read", Terminal, nil, s.terminalAnswerRead)
 }
 
 // Routes returns the route table, for tests and documentation.

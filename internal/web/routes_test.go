@@ -39,12 +39,15 @@ var allow = map[string][]qorgau.Role{
 	"GET /users":             {qorgau.RoleAdmin},
 	"GET /inbox":             {qorgau.RoleMember},
 	"GET /inbox/{id}":        {qorgau.RoleMember},
+	"POST /inbox/{id}/reply": {qorgau.RoleMember},
 
 	"POST /api/terminal/v1/enroll":                 nil,
 	"GET /api/terminal/v1/hello":                   nil,
 	"GET /api/terminal/v1/directory":               nil,
 	"POST /api/terminal/v1/complaints":             nil,
 	"GET /api/terminal/v1/complaints/{id}/receipt": nil,
+	"GET /api/terminal/v1/followup/{lookup}":       nil,
+	"POST /api/terminal/v1/complaints/{id}/read":   nil,
 	"GET /log/checkpoint":                          nil,
 	"GET /log/key":                                 nil,
 	"GET /log/tile/{path...}":                      nil,
@@ -57,6 +60,8 @@ var terminalOnly = map[string]bool{
 	"GET /api/terminal/v1/directory":               true,
 	"POST /api/terminal/v1/complaints":             true,
 	"GET /api/terminal/v1/complaints/{id}/receipt": true,
+	"GET /api/terminal/v1/followup/{lookup}":       true,
+	"POST /api/terminal/v1/complaints/{id}/read":   true,
 }
 
 // concrete turns a route pattern into a request path; wildcards take values
@@ -66,6 +71,7 @@ func concrete(pattern string) (method, path string) {
 	path = strings.ReplaceAll(path, "{$}", "")
 	path = strings.ReplaceAll(path, "{code}", "EC-166-1")
 	path = strings.ReplaceAll(path, "{id}", "0")
+	path = strings.ReplaceAll(path, "{lookup}", "00000000000000000000000000000000")
 	path = strings.ReplaceAll(path, "{path...}", "0/000")
 	if pattern == "GET /" {
 		path = "/no-such-page"

@@ -86,7 +86,7 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 	if len(ids) == 0 {
 		return qorgau.Errorf(qorgau.EFORBIDDEN, "this session holds no key of your body; sign out and in again, or ask a key holder to grant you the key")
 	}
-	if s.cfg.Log == nil {
+	if s.cfg.Log == nil || s.cfg.Complaints == nil {
 		return errNoLog
 	}
 	_, object, err := s.cfg.Log.Object(r.Context(), id)
@@ -109,6 +109,36 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if mine.State == qorgau.StateDelivered {
+		// Opening registers it: from now on the body cannot say it never saw it.
+		if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateRegistered, r.User.Name, "opened", nil); err != nil {
+			return err
+		}
+		mine.State = qorgau.StateRegistered
+	}
+	stored, err := s.db.Replies(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	type shownReply struct {
+		store.Reply
+		Text string
+	}
+	var replies []shownReply
+	for _, rp := range stored {
+		if rp.Body != r.User.Body {
+			continue
+		}
+		text, err := seal.OpenReply(rp.Ciphertext, ids...)
+		if err != nil {
+			return err
+		}
+		replies = append(replies, shownReply{rp, text})
+	}
+	events, err := s.db.ComplaintEvents(r.Context(), id)
+	if err != nil {
+		return err
+	}
 	left, overdue, soon := s.clock(mine.Due)
 	return s.render(w, r, http.StatusOK, "complaint", "complaint.title", struct {
 		Complaint *store.Complaint
@@ -117,5 +147,86 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		DaysLeft  int
 		Overdue   bool
 		DueSoon   bool
-	}{c, mine, doc, left, overdue, soon})
+		Replies   []shownReply
+		Events    []store.ComplaintEvent
+		CanReply  bool
+	}{c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil})
+}
+
+// complaintReply seals a member's answer to the complainant's reply key and
+// the body's current key, logs the change to answered, and stores it.
+func (s *Server) complaintReply(w http.ResponseWriter, r *request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+	}
+	if s.cfg.Log == nil || s.cfg.Complaints == nil {
+		return errNoLog
+	}
+	text := r.PostFormValue("text")
+	doc, err := s.openForMember(r, id)
+	if err != nil {
+		return err
+	}
+	if doc.Reply == nil {
+		return qorgau.Errorf(qorgau.EINVALID, "this complaint carries no reply key: the complainant cannot be answered through a kiosk")
+	}
+	to, err := seal.ParseRecipient(doc.Reply.Recipient)
+	if err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "the complaint's reply key is malformed")
+	}
+	bk, err := s.db.CurrentBodyKey(r.Context(), r.User.Body)
+	if err != nil {
+		return err
+	}
+	own, err := seal.ParseRecipient(bk.Recipient)
+	if err != nil {
+		return err
+	}
+	sealed, err := seal.SealReply(text, to, own)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateAnswered, r.User.Name, "", sealed); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// openForMember decrypts a complaint of the member's body with the session's
+// keys, writing the audit record first.
+func (s *Server) openForMember(r *request, id int64) (*seal.Document, error) {
+	c, err := s.db.Complaint(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for _, b := range c.Bodies {
+		found = found || b.Body == r.User.Body
+	}
+	if !found {
+		return nil, qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
+	}
+	ids := s.keys.get(r.Session.ID)
+	if len(ids) == 0 {
+		return nil, qorgau.Errorf(qorgau.EFORBIDDEN, "this session holds no key of your body")
+	}
+	_, object, err := s.cfg.Log.Object(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := complaints.ParseSubmission(object)
+	if err != nil {
+		return nil, err
+	}
+	env, err := seal.ParseEnvelope(sub.Envelope, len(sub.Envelope))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.AppendAudit(r.Context(), &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintRead,
+		Target: strconv.FormatInt(id, 10), Detail: "body " + r.User.Body + ", to reply", Addr: r.Addr}); err != nil {
+		return nil, fmt.Errorf("could not record the reading, so the complaint stays sealed: %w", err)
+	}
+	return env.Open(ids...)
 }

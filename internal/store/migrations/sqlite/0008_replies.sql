@@ -1,0 +1,24 @@
+-- Every change of a body's copy of a complaint, with the index of the
+-- status leaf that records it in the complaint log.
+CREATE TABLE complaint_events (
+	complaint INTEGER NOT NULL REFERENCES complaints (id),
+	body      TEXT NOT NULL,
+	at        TIMESTAMP NOT NULL,
+	actor     TEXT NOT NULL,
+	state     TEXT NOT NULL,
+	detail    TEXT NOT NULL DEFAULT '',
+	log_index INTEGER NOT NULL
+);
+CREATE INDEX complaint_events_complaint ON complaint_events (complaint, at);
+
+-- Replies to the complainant, encrypted to the complainant's reply key and
+-- the body's key: the server cannot read them.
+CREATE TABLE complaint_replies (
+	complaint  INTEGER NOT NULL REFERENCES complaints (id),
+	body       TEXT NOT NULL,
+	at         TIMESTAMP NOT NULL,
+	author     TEXT NOT NULL,
+	ciphertext BLOB NOT NULL,
+	log_index  INTEGER NOT NULL
+);
+CREATE INDEX complaint_replies_complaint ON complaint_replies (complaint, at);

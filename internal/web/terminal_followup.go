@@ -1,0 +1,114 @@
+package web
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"qorgau.kz/qorgau"
+)
+
+type followupReply struct {
+	Body       string    `json:"body"`
+	At         time.Time `json:"at"`
+	Ciphertext []byte    `json:"ciphertext"` // sealed to the reply key; JSON base64
+}
+
+type followupEvent struct {
+	Body  string    `json:"body"`
+	At    time.Time `json:"at"`
+	State string    `json:"state"`
+}
+
+type followupComplaint struct {
+	ID       int64             `json:"complaint"`
+	Received time.Time         `json:"received"`
+	Bodies   map[string]string `json:"bodies"` // body → state
+	Events   []followupEvent   `json:"events"`
+	Replies  []followupReply   `json:"replies"`
+}
+
+// lookupID checks a lookup id's form: 32 hex digits, derived from a receipt
+// code. Only someone holding the code can name it.
+func lookupID(v string) (string, error) {
+	if b, err := hex.DecodeString(v); err != nil || len(b) != 16 {
+		return "", qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+	}
+	return v, nil
+}
+
+// terminalFollowup answers "check an answer" at a kiosk: the status history
+// and sealed replies of the complaints filed under a receipt code's lookup
+// id. The kiosk decrypts the replies with the key it derives from the code.
+func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
+	lookup, err := lookupID(r.PathValue("lookup"))
+	if err != nil {
+		return err
+	}
+	ids, err := s.db.ComplaintIDsByLookup(r.Context(), lookup)
+	if err != nil {
+		return err
+	}
+	out := []followupComplaint{}
+	for _, id := range ids {
+		c, err := s.db.Complaint(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		fc := followupComplaint{ID: id, Received: c.Received, Bodies: map[string]string{}}
+		for _, b := range c.Bodies {
+			fc.Bodies[b.Body] = string(b.State)
+		}
+		events, err := s.db.ComplaintEvents(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			fc.Events = append(fc.Events, followupEvent{Body: e.Body, At: e.At, State: string(e.State)})
+		}
+		replies, err := s.db.Replies(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		for _, rp := range replies {
+			fc.Replies = append(fc.Replies, followupReply{Body: rp.Body, At: rp.At, Ciphertext: rp.Ciphertext})
+		}
+		out = append(out, fc)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"complaints": out})
+}
+
+// terminalAnswerRead records that the complainant read the answers at a
+// kiosk: every answered copy becomes answer-delivered. The lookup id in the
+// body proves the reader holds the receipt code.
+func (s *Server) terminalAnswerRead(w http.ResponseWriter, r *request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+	}
+	var req struct {
+		Lookup string `json:"lookup"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	c, err := s.db.Complaint(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := lookupID(req.Lookup); err != nil || req.Lookup != c.LookupID {
+		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
+	}
+	var delivered []string
+	for _, b := range c.Bodies {
+		if b.State != qorgau.StateAnswered {
+			continue
+		}
+		if err := s.cfg.Complaints.Transition(r.Context(), id, b.Body, qorgau.StateAnswerDelivered, "complainant", "read at "+r.Device.Device, nil); err != nil {
+			return err
+		}
+		delivered = append(delivered, b.Body)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"complaint": id, "delivered": delivered})
+}
