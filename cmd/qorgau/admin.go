@@ -35,6 +35,7 @@ Commands:
   terminal revoke --device ID     retire a terminal's key
   audit verify                    check the hash chain of the audit log
   log key                         print the complaint log's verifier key
+  holidays import FILE.csv | list the working-day calendar's imported days
 
 Roles: admin, member (needs --body), npm, liaison (needs --facility), auditor.
 Every admin command takes -data DIR or -db URL like serve.
@@ -65,6 +66,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runAdminBody(ctx, args[1:])
 	case "log":
 		return runAdminLog(ctx, args[1:])
+	case "holidays":
+		return runAdminHolidays(ctx, args[1:])
 	case "audit":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprint(os.Stderr, adminUsage)

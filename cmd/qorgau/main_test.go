@@ -290,3 +290,29 @@ func TestAdminImportExport(t *testing.T) {
 		t.Errorf("terminal enroll of a camera = %d %q", code, stderr)
 	}
 }
+
+func TestAdminHolidays(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		p := filepath.Join(dir, "h.csv")
+		os.WriteFile(p, []byte(content), 0o600)
+		return p
+	}
+	_, stderr, code := runQ(t, nil, "admin", "holidays", "import", write("date,name,working\n2026-05-27,Kurban Ait,0\n2026-13-01,bad,0\n2026-11-24,moved,1\n2026-05-27,again,0\n"), "-data", dir)
+	for _, want := range []string{"line 3, column date", "line 4, column working: 2026-11-24 is a Tuesday", "line 5, column date: 2026-05-27 is already on line 2", "nothing was changed"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("bad holidays file: stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 {
+		t.Errorf("bad holidays file = exit %d, want 1", code)
+	}
+	stdout, stderr, code := runQ(t, nil, "admin", "holidays", "import", write("date,name,working\n2026-05-27,Kurban Ait,\n2026-11-28,working Saturday,1\n"), "-data", dir)
+	if code != 0 || !strings.Contains(stdout, "imported 2 days") {
+		t.Fatalf("holidays import = %d %q %q", code, stdout, stderr)
+	}
+	stdout, _, _ = runQ(t, nil, "admin", "holidays", "list", "-data", dir)
+	if !strings.Contains(stdout, "2026-05-27  day off") || !strings.Contains(stdout, "2026-11-28  working day") {
+		t.Errorf("holidays list:\n%s", stdout)
+	}
+}

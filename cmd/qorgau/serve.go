@@ -156,9 +156,12 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 		cfg.Cosigned = func() []byte { b, _ := cosigner.Cosigned(); return b }
 		background.Go(func() { cosigner.Run(loops) })
 	}
+	cal, err := loadCalendar(ctx, db)
+	if err != nil {
+		return err
+	}
 	svc := &complaints.Service{
-		DB: db, Log: clog, Rules: qorgau.KazakhstanRules(), MaxEnvelope: f.maxEnvelope, Logger: log,
-		Calendar: qorgau.NewCalendar(kazakhstanTime, qorgau.KazakhstanHolidays(kazakhstanTime, time.Now().Year()-1, time.Now().Year(), time.Now().Year()+1)),
+		DB: db, Log: clog, Rules: qorgau.KazakhstanRules(), MaxEnvelope: f.maxEnvelope, Logger: log, Calendar: cal,
 	}
 	if n, err := svc.CatchUp(ctx); err != nil {
 		return fmt.Errorf("deliver logged complaints: %w", err)
@@ -166,6 +169,7 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 		log.Warn("delivered complaints logged before a crash", "count", n)
 	}
 	background.Go(func() { svc.Run(loops) })
+	background.Go(func() { svc.RunDeadlines(loops, time.Minute) })
 	cfg.Log, cfg.Complaints = clog, svc
 	cfg.Terminal = web.TerminalConfig{
 		LogKey: keys.logVKey, DirectoryKey: keys.directoryKey.Public().(ed25519.PublicKey),
@@ -238,3 +242,31 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 // kazakhstanTime is the deployment's time zone for working days: since
 // 2024 all of Kazakhstan keeps UTC+5.
 var kazakhstanTime = time.FixedZone("UTC+5", 5*3600)
+
+// loadCalendar builds the working-day calendar: Kazakhstan's fixed holidays
+// for the years around now, then the days the operator imported (qorgau
+// admin holidays import), which win. The server reads it at start.
+func loadCalendar(ctx context.Context, db *store.DB) (*qorgau.Calendar, error) {
+	y := time.Now().Year()
+	days := qorgau.KazakhstanHolidays(kazakhstanTime, y-1, y, y+1, y+2)
+	imported, err := db.Holidays(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range imported {
+		h.Date = time.Date(h.Date.Year(), h.Date.Month(), h.Date.Day(), 0, 0, 0, 0, kazakhstanTime)
+		days = append(days, h)
+	}
+	cal := qorgau.NewCalendar(kazakhstanTime, nil)
+	for _, h := range days {
+		k := h.Date.Format("2006-01-02")
+		delete(cal.Holidays, k)
+		delete(cal.Workdays, k)
+		if h.Working {
+			cal.Workdays[k] = h.Name
+		} else {
+			cal.Holidays[k] = h.Name
+		}
+	}
+	return cal, nil
+}

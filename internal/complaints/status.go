@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/store"
@@ -40,28 +41,78 @@ func (s *Service) Transition(ctx context.Context, complaint int64, body string, 
 	if !from.CanBecome(to) {
 		return qorgau.Errorf(qorgau.ECONFLICT, "complaint %d is %s for %s and cannot become %s", complaint, from, body, to)
 	}
+	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: to, Detail: detail}, from, reply)
+}
+
+// Event records an event that leaves the state as it is, such as
+// qorgau.EventOverdue, with its status leaf.
+func (s *Service) Event(ctx context.Context, complaint int64, body, event, actor, detail string) error {
+	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, Event: event, Detail: detail}, "", nil)
+}
+
+// record appends the status leaf of ev, then stores ev (and reply).
+func (s *Service) record(ctx context.Context, ev *store.ComplaintEvent, from qorgau.ComplaintState, reply []byte) error {
 	now := s.now().UTC()
 	var replyHash string
 	if reply != nil {
 		sum := sha256.Sum256(reply)
 		replyHash = hex.EncodeToString(sum[:])
 	}
-	object := fmt.Appendf(nil, "qorgau-status/v1\ncomplaint %d\nbody %s\nfrom %s\nstate %s\nactor %s\nat %d\nreply %s\n",
-		complaint, body, from, to, actor, now.Unix(), replyHash)
+	what := "state " + string(ev.State)
+	if ev.Event != "" {
+		what = "event " + ev.Event
+	}
+	object := fmt.Appendf(nil, "qorgau-status/v1\ncomplaint %d\nbody %s\nfrom %s\n%s\nactor %s\nat %d\nreply %s\n",
+		ev.Complaint, ev.Body, from, what, ev.Actor, now.Unix(), replyHash)
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
 	receipt, err := s.Log.Append(ctx, tlog.Entry{
 		Kind:          KindStatus,
-		IdempotencyID: fmt.Sprintf("status:%d:%s:%s:%x", complaint, body, to, nonce),
+		IdempotencyID: fmt.Sprintf("status:%d:%s:%x", ev.Complaint, ev.Body, nonce),
 		Object:        object,
 	})
 	if err != nil {
 		return err
 	}
-	ev := &store.ComplaintEvent{Complaint: complaint, Body: body, At: now, Actor: actor, State: to, Detail: detail, LogIndex: receipt.Index}
+	ev.At, ev.LogIndex = now, receipt.Index
 	var r *store.Reply
 	if reply != nil {
-		r = &store.Reply{Complaint: complaint, Body: body, At: now, Author: actor, Ciphertext: reply, LogIndex: receipt.Index}
+		r = &store.Reply{Complaint: ev.Complaint, Body: ev.Body, At: now, Author: ev.Actor, Ciphertext: reply, LogIndex: receipt.Index}
 	}
 	return s.DB.RecordEvent(ctx, ev, r)
+}
+
+// SweepDeadlines records an overdue event, in the log and the store, for
+// every copy whose term has passed unanswered: in law, a refusal the
+// complainant may appeal. It returns how many it recorded.
+func (s *Service) SweepDeadlines(ctx context.Context) (int, error) {
+	list, err := s.DB.NewlyOverdue(ctx, s.now(), 1000)
+	if err != nil {
+		return 0, err
+	}
+	for i, o := range list {
+		if err := s.Event(ctx, o.Complaint, o.Body, qorgau.EventOverdue, "system",
+			"no answer by "+o.Due.Format("2006-01-02 15:04 MST")); err != nil {
+			return i, err
+		}
+	}
+	return len(list), nil
+}
+
+// RunDeadlines sweeps deadlines every interval until ctx is cancelled.
+func (s *Service) RunDeadlines(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.SweepDeadlines(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Error("deadline sweep", "err", err)
+		} else if n > 0 {
+			s.Logger.Warn("complaints overdue: no answer within the term", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

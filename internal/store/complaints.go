@@ -202,6 +202,7 @@ type ComplaintEvent struct {
 	At        time.Time
 	Actor     string // a member's name, "system" or "complainant"
 	State     qorgau.ComplaintState
+	Event     string // qorgau.EventOverdue and the like; "" for a change of state
 	Detail    string
 	LogIndex  int64 // the status leaf that records it
 }
@@ -228,15 +229,19 @@ func (db *DB) RecordEvent(ctx context.Context, ev *ComplaintEvent, reply *Reply)
 		if err != nil {
 			return notFound(err, "complaint %d was not sent to %s", ev.Complaint, ev.Body)
 		}
-		if !state.CanBecome(ev.State) {
-			return qorgau.Errorf(ECONFLICT, "complaint %d is %s for %s and cannot become %s", ev.Complaint, state, ev.Body, ev.State)
+		if ev.Event != "" {
+			ev.State = state // an event leaves the state as it is
+		} else {
+			if !state.CanBecome(ev.State) {
+				return qorgau.Errorf(ECONFLICT, "complaint %d is %s for %s and cannot become %s", ev.Complaint, state, ev.Body, ev.State)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE complaint_bodies SET state = $1 WHERE complaint = $2 AND body = $3`,
+				string(ev.State), ev.Complaint, ev.Body); err != nil {
+				return fmt.Errorf("record event: %w", err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE complaint_bodies SET state = $1 WHERE complaint = $2 AND body = $3`,
-			string(ev.State), ev.Complaint, ev.Body); err != nil {
-			return fmt.Errorf("record event: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_events (complaint, body, at, actor, state, detail, log_index)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(ev.State), ev.Detail, ev.LogIndex); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_events (complaint, body, at, actor, state, event, detail, log_index)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(ev.State), ev.Event, ev.Detail, ev.LogIndex); err != nil {
 			return fmt.Errorf("record event: %w", err)
 		}
 		if reply != nil {
@@ -251,7 +256,7 @@ func (db *DB) RecordEvent(ctx context.Context, ev *ComplaintEvent, reply *Reply)
 
 // ComplaintEvents returns a complaint's events, oldest first.
 func (db *DB) ComplaintEvents(ctx context.Context, complaint int64) ([]ComplaintEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT complaint, body, at, actor, state, detail, log_index FROM complaint_events
+	rows, err := db.r.QueryContext(ctx, `SELECT complaint, body, at, actor, state, event, detail, log_index FROM complaint_events
 		WHERE complaint = $1 ORDER BY at, log_index`, complaint)
 	if err != nil {
 		return nil, fmt.Errorf("complaint events: %w", err)
@@ -260,7 +265,7 @@ func (db *DB) ComplaintEvents(ctx context.Context, complaint int64) ([]Complaint
 	var list []ComplaintEvent
 	for rows.Next() {
 		var e ComplaintEvent
-		if err := rows.Scan(&e.Complaint, &e.Body, &e.At, &e.Actor, &e.State, &e.Detail, &e.LogIndex); err != nil {
+		if err := rows.Scan(&e.Complaint, &e.Body, &e.At, &e.Actor, &e.State, &e.Event, &e.Detail, &e.LogIndex); err != nil {
 			return nil, err
 		}
 		e.At = e.At.UTC()
@@ -287,4 +292,66 @@ func (db *DB) Replies(ctx context.Context, complaint int64) ([]Reply, error) {
 		list = append(list, r)
 	}
 	return list, rows.Err()
+}
+
+// OverdueCopy is a body's copy of a complaint whose term has passed
+// unanswered.
+type OverdueCopy struct {
+	Complaint int64
+	Body      string
+	Due       time.Time
+}
+
+// NewlyOverdue returns the copies whose term ended before now, that are not
+// answered, redirected or closed, and that have no overdue event yet.
+func (db *DB) NewlyOverdue(ctx context.Context, now time.Time, limit int) ([]OverdueCopy, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT b.complaint, b.body, b.due_at FROM complaint_bodies b
+		WHERE b.due_at < $1 AND b.state IN ('delivered', 'registered', 'under-review', 'extended')
+		AND NOT EXISTS (SELECT 1 FROM complaint_events e WHERE e.complaint = b.complaint AND e.body = b.body AND e.event = 'overdue')
+		ORDER BY b.due_at LIMIT $2`, now.UTC(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("overdue: %w", err)
+	}
+	defer rows.Close()
+	var list []OverdueCopy
+	for rows.Next() {
+		var o OverdueCopy
+		if err := rows.Scan(&o.Complaint, &o.Body, &o.Due); err != nil {
+			return nil, err
+		}
+		list = append(list, o)
+	}
+	return list, rows.Err()
+}
+
+// Holidays returns the days the operator imported, as calendar days.
+func (db *DB) Holidays(ctx context.Context) ([]qorgau.Holiday, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT day, name, working FROM holidays ORDER BY day`)
+	if err != nil {
+		return nil, fmt.Errorf("holidays: %w", err)
+	}
+	defer rows.Close()
+	var list []qorgau.Holiday
+	for rows.Next() {
+		var day string
+		var h qorgau.Holiday
+		if err := rows.Scan(&day, &h.Name, &h.Working); err != nil {
+			return nil, err
+		}
+		if h.Date, err = time.Parse("2006-01-02", day); err != nil {
+			return nil, fmt.Errorf("holidays: stored day %q: %w", day, err)
+		}
+		list = append(list, h)
+	}
+	return list, rows.Err()
+}
+
+// SaveHolidays inserts or updates days and appends audit in the same
+// transaction.
+func (db *DB) SaveHolidays(ctx context.Context, list []qorgau.Holiday, audit *qorgau.AuditRecord) error {
+	rows := make([][]any, len(list))
+	for i, h := range list {
+		rows[i] = []any{h.Date.Format("2006-01-02"), h.Name, h.Working}
+	}
+	return db.save(ctx, "holidays", []string{"day", "name", "working"}, 1, rows, audit)
 }

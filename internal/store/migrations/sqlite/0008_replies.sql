@@ -1,4 +1,5 @@
--- Every change of a body's copy of a complaint, with the index of the
+-- Every change of a body's copy of a complaint, and every event that
+-- leaves the state as it is (overdue, appealed), with the index of the
 -- status leaf that records it in the complaint log.
 CREATE TABLE complaint_events (
 	complaint INTEGER NOT NULL REFERENCES complaints (id),
@@ -6,6 +7,7 @@ CREATE TABLE complaint_events (
 	at        TIMESTAMP NOT NULL,
 	actor     TEXT NOT NULL,
 	state     TEXT NOT NULL,
+	event     TEXT NOT NULL DEFAULT '',
 	detail    TEXT NOT NULL DEFAULT '',
 	log_index INTEGER NOT NULL
 );
@@ -22,3 +24,11 @@ CREATE TABLE complaint_replies (
 	log_index  INTEGER NOT NULL
 );
 CREATE INDEX complaint_replies_complaint ON complaint_replies (complaint, at);
+
+-- Days off besides weekends, and weekend days declared working days, that
+-- the operator imports on top of the built-in calendar.
+CREATE TABLE holidays (
+	day     TEXT PRIMARY KEY,
+	name    TEXT NOT NULL,
+	working BOOLEAN NOT NULL DEFAULT FALSE
+);
