@@ -138,6 +138,12 @@ func TestInbox(t *testing.T) {
 		t.Error("confirming with another code's lookup id succeeded")
 	}
 
+	// The public statistics count it without content, and as <5.
+	anon := &http.Client{}
+	if status, body = getPage(t, anon, srv.base()+"/stats"); status != 200 || !strings.Contains(body, "&lt;5") || strings.Contains(body, "избили") {
+		t.Errorf("public statistics = %d, want a <5 count and no content", status)
+	}
+
 	// A member of another body, and an administrator, cannot open it.
 	outsider := consoleLogin(t, w, srv.base(), worldOutsider)
 	if status, body = getPage(t, outsider, srv.base()+"/inbox/"+id); status != http.StatusNotFound || strings.Contains(body, "избили") {

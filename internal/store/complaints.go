@@ -355,3 +355,40 @@ func (db *DB) SaveHolidays(ctx context.Context, list []qorgau.Holiday, audit *qo
 	}
 	return db.save(ctx, "holidays", []string{"day", "name", "working"}, 1, rows, audit)
 }
+
+// StatRow counts body copies of complaints by facility, category, body,
+// state and whether the term was missed. Test complaints are not counted.
+type StatRow struct {
+	Facility string
+	Region   string
+	Category qorgau.Category
+	Body     string
+	State    qorgau.ComplaintState
+	Overdue  bool
+	Count    int
+}
+
+// ComplaintStats returns the counts behind the public statistics. Nothing
+// in them comes from a complaint's content.
+func (db *DB) ComplaintStats(ctx context.Context) ([]StatRow, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT c.facility, c.region, c.category, b.body, b.state,
+			EXISTS (SELECT 1 FROM complaint_events e WHERE e.complaint = b.complaint AND e.body = b.body AND e.event = 'overdue'),
+			COUNT(*)
+		FROM complaint_bodies b JOIN complaints c ON c.id = b.complaint
+		WHERE NOT c.test
+		GROUP BY c.facility, c.region, c.category, b.body, b.state, 6
+		ORDER BY c.facility, c.category, b.body, b.state`)
+	if err != nil {
+		return nil, fmt.Errorf("complaint statistics: %w", err)
+	}
+	defer rows.Close()
+	var list []StatRow
+	for rows.Next() {
+		var r StatRow
+		if err := rows.Scan(&r.Facility, &r.Region, &r.Category, &r.Body, &r.State, &r.Overdue, &r.Count); err != nil {
+			return nil, fmt.Errorf("complaint statistics: %w", err)
+		}
+		list = append(list, r)
+	}
+	return list, rows.Err()
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/store"
 )
 
 // TestCataloguesComplete checks that the three catalogues have exactly the
@@ -137,6 +138,32 @@ func TestLocaleNumber(t *testing.T) {
 	} {
 		if got := locs[tt.lang].Number(tt.n); got != tt.want {
 			t.Errorf("%s.Number(%d) = %q, want %q", tt.lang, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestTabulateSuppressesSmallCounts(t *testing.T) {
+	rows := []store.StatRow{
+		{Facility: "F1", Category: qorgau.CategoryMedical, Body: "P", State: qorgau.StateAnswered, Count: 3},
+		{Facility: "F1", Category: qorgau.CategoryMedical, Body: "P", State: qorgau.StateDelivered, Overdue: true, Count: 9},
+		{Facility: "F2", Category: qorgau.CategoryTorture, Body: "N", State: qorgau.StateRegistered, Count: 1},
+	}
+	tb := tabulate(rows)
+	if tb.Total != "13" {
+		t.Errorf("total = %s, want 13", tb.Total)
+	}
+	want := map[string]statLine{
+		"F1": {"F1", "12", "<5", "9"},
+		"F2": {"F2", "<5", "0", "0"},
+	}
+	for _, l := range tb.ByFacility {
+		if l != want[l.Key] {
+			t.Errorf("facility line %+v, want %+v", l, want[l.Key])
+		}
+	}
+	for n, s := range map[int]string{0: "0", 1: "<5", 4: "<5", 5: "5", 120: "120"} {
+		if got := shown(n); got != s {
+			t.Errorf("shown(%d) = %q, want %q", n, got, s)
 		}
 	}
 }

@@ -75,6 +75,9 @@ func (s *Server) registerRoutes() {
 	s.route("GET /inbox/{id}", Staff, membersOnly, s.complaintPage)
 	s.route("POST /inbox/{id}/reply", Staff, membersOnly, s.complaintReply)
 
+	s.route("GET /stats", Public, nil, s.stats)
+	s.route("GET /stats.csv", Public, nil, s.statsCSV)
+
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
 	s.route("GET /log/key", Public, nil, s.logFiles)
 	s.route("GET /log/tile/{path...}", Public, nil, s.logFiles)

@@ -41,6 +41,8 @@ var allow = map[string][]qorgau.Role{
 	"GET /inbox/{id}":        {qorgau.RoleMember},
 	"POST /inbox/{id}/reply": {qorgau.RoleMember},
 
+	"GET /stats":                                   nil,
+	"GET /stats.csv":                               nil,
 	"POST /api/terminal/v1/enroll":                 nil,
 	"GET /api/terminal/v1/hello":                   nil,
 	"GET /api/terminal/v1/directory":               nil,
