@@ -36,7 +36,7 @@ var transitions = map[ComplaintState][]ComplaintState{
 	StateDelivered:       {StateRegistered, StateRedirected},
 	StateRegistered:      {StateUnderReview, StateRedirected, StateExtended, StateAnswered},
 	StateUnderReview:     {StateRedirected, StateExtended, StateAnswered},
-	StateExtended:        {StateUnderReview, StateRedirected, StateAnswered},
+	StateExtended:        {StateUnderReview, StateRedirected, StateAnswered, StateExtended},
 	StateRedirected:      {StateClosed},
 	StateAnswered:        {StateAnswerDelivered, StateClosed},
 	StateAnswerDelivered: {StateClosed},
@@ -92,6 +92,36 @@ var Categories = []Category{
 	CategoryTorture, CategoryViolenceStaff, CategoryViolencePrisoner, CategoryThreats, CategoryMedical,
 	CategoryConditions, CategoryContact, CategoryLegal, CategoryDiscrimination, CategoryOther,
 }
+
+// Outcome is how a body closed its copy of a complaint.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeUpheld       Outcome = "upheld"
+	OutcomePartly       Outcome = "partly-upheld"
+	OutcomeRejected     Outcome = "rejected"
+	OutcomeNotCompetent Outcome = "not-competent"
+	OutcomeWithdrawn    Outcome = "withdrawn"
+)
+
+// Outcomes lists every outcome.
+var Outcomes = []Outcome{OutcomeUpheld, OutcomePartly, OutcomeRejected, OutcomeNotCompetent, OutcomeWithdrawn}
+
+// Evidence is a kind of evidence a body considered before closing.
+type Evidence string
+
+// Kinds of evidence.
+const (
+	EvidenceFootage   Evidence = "footage"
+	EvidenceMedical   Evidence = "medical"
+	EvidenceWitnesses Evidence = "witnesses"
+	EvidenceDocuments Evidence = "documents"
+	EvidenceVisit     Evidence = "visit"
+)
+
+// EvidenceKinds lists every kind of evidence.
+var EvidenceKinds = []Evidence{EvidenceFootage, EvidenceMedical, EvidenceWitnesses, EvidenceDocuments, EvidenceVisit}
 
 // IsUrgent reports whether the category is on the urgent track, which goes
 // in parallel to the bodies of Rules.UrgentBodies.

@@ -101,6 +101,17 @@ func TestInbox(t *testing.T) {
 		t.Fatal("the complaint page offers no reply form")
 	}
 
+	// The member extends the term with a reason; the state shows it.
+	until := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
+	resp0, err := member.PostForm(srv.base()+"/inbox/"+id+"/extend", url.Values{"until": {until}, "reason": {"ждём результаты судебно-медицинской экспертизы"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp0.Body.Close()
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); resp0.StatusCode != http.StatusSeeOther || !strings.Contains(body, "срок продлён") {
+		t.Fatalf("extension = %d; the page does not show the extended state", resp0.StatusCode)
+	}
+
 	// The member answers; the complainant reads the answer at a kiosk with
 	// the receipt code, and confirms it.
 	const answer = "Прокурор проведёт проверку и назначит медицинское освидетельствование."
@@ -136,6 +147,15 @@ func TestInbox(t *testing.T) {
 	}
 	if err := kt.AnswerRead(context.Background(), res.Complaint, "0123456789abcdef0123456789abcdef"); err == nil {
 		t.Error("confirming with another code's lookup id succeeded")
+	}
+	// The member closes the copy with the outcome and the evidence considered.
+	resp0, err = member.PostForm(srv.base()+"/inbox/"+id+"/close", url.Values{"outcome": {"upheld"}, "evidence": {"medical", "footage"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp0.Body.Close()
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); resp0.StatusCode != http.StatusSeeOther || !strings.Contains(body, "outcome upheld; evidence medical,footage") {
+		t.Errorf("closing = %d; the history does not show the outcome and evidence", resp0.StatusCode)
 	}
 
 	// The public statistics count it without content, and as <5.
@@ -173,7 +193,7 @@ func TestInbox(t *testing.T) {
 	db.QueryRow(`SELECT COUNT(*) FROM log_leaves WHERE kind = 'status'`).Scan(&statuses)
 	var events int
 	db.QueryRow(`SELECT COUNT(*) FROM complaint_events WHERE complaint = $1`, id).Scan(&events)
-	if statuses != 3 || events != 3 {
-		t.Errorf("status leaves = %d, events = %d; want 3 each (registered, answered, answer-delivered)", statuses, events)
+	if statuses != 5 || events != 5 {
+		t.Errorf("status leaves = %d, events = %d; want 5 each (registered, extended, answered, answer-delivered, closed)", statuses, events)
 	}
 }

@@ -44,6 +44,41 @@ func (s *Service) Transition(ctx context.Context, complaint int64, body string, 
 	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: to, Detail: detail}, from, reply)
 }
 
+// Extend extends a copy's term to newDue by a motivated decision. The
+// extensions together may not reach past the original term by more than
+// Rules.MaxExtension; the reason is required. The complainant sees the new
+// term at a kiosk.
+func (s *Service) Extend(ctx context.Context, complaint int64, body string, newDue time.Time, actor, reason string) error {
+	if len(reason) < 10 {
+		return qorgau.Errorf(qorgau.EINVALID, "an extension needs a motivated reason")
+	}
+	c, err := s.DB.Complaint(ctx, complaint)
+	if err != nil {
+		return err
+	}
+	var mine *store.ComplaintBody
+	for i := range c.Bodies {
+		if c.Bodies[i].Body == body {
+			mine = &c.Bodies[i]
+		}
+	}
+	if mine == nil {
+		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d was not sent to %s", complaint, body)
+	}
+	original := s.Rules.Due(s.Calendar, mine.Delivered)
+	if !newDue.After(mine.Due) {
+		return qorgau.Errorf(qorgau.EINVALID, "the new term must end after the current one (%s)", mine.Due.Format("2006-01-02"))
+	}
+	if newDue.After(original.Add(s.Rules.MaxExtension)) {
+		return qorgau.Errorf(qorgau.EINVALID, "the term may be extended to %s at the latest", original.Add(s.Rules.MaxExtension).Format("2006-01-02"))
+	}
+	if !mine.State.CanBecome(qorgau.StateExtended) {
+		return qorgau.Errorf(qorgau.ECONFLICT, "complaint %d is %s for %s and cannot be extended", complaint, mine.State, body)
+	}
+	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: qorgau.StateExtended,
+		Detail: "until " + newDue.UTC().Format("2006-01-02") + ": " + reason, NewDue: newDue}, mine.State, nil)
+}
+
 // Event records an event that leaves the state as it is, such as
 // qorgau.EventOverdue, with its status leaf.
 func (s *Service) Event(ctx context.Context, complaint int64, body, event, actor, detail string) error {

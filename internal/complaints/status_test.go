@@ -76,26 +76,62 @@ func TestDeadlines(t *testing.T) {
 			t.Errorf("a body the complaint was not sent to = %v, want ENOTFOUND", err)
 		}
 
+		// N extends complaint 1: a reason is required, the bound holds, and
+		// the new term replaces the old.
+		if err := svc.Extend(ctx, 1, "N", due.AddDate(0, 0, 10), "m", "short"); qorgau.ErrorCode(err) != qorgau.EINVALID {
+			t.Errorf("extension without a motivated reason = %v, want EINVALID", err)
+		}
+		if err := svc.Extend(ctx, 1, "N", due.AddDate(0, 3, 0), "m", "waiting for the medical examination"); qorgau.ErrorCode(err) != qorgau.EINVALID {
+			t.Errorf("extension by three months = %v, want EINVALID (at most two)", err)
+		}
+		newDue := due.AddDate(0, 0, 20)
+		if err := svc.Extend(ctx, 1, "N", newDue, "m", "waiting for the medical examination"); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("extending a copy never registered = %v, want ECONFLICT", err)
+		}
+		if err := svc.Transition(ctx, 1, "N", qorgau.StateRegistered, "m", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Extend(ctx, 1, "N", newDue, "m", "waiting for the medical examination"); err != nil {
+			t.Fatalf("extension = %v", err)
+		}
+		if c, _ := db.Complaint(ctx, 1); c.Bodies[0].Body != "N" || !c.Bodies[0].Due.Equal(newDue) || c.Bodies[0].State != qorgau.StateExtended {
+			t.Errorf("after the extension N's copy = %+v, want extended until %s", c.Bodies[0], newDue)
+		}
+
 		// On the last day of the term nothing is overdue.
 		now = due.Add(-time.Minute)
 		if n, err := svc.SweepDeadlines(ctx); err != nil || n != 0 {
 			t.Fatalf("sweep on the last day = %d, %v; want 0", n, err)
 		}
-		// After it, three copies are: N's of both, P's of complaint 1.
+		// After it, two copies are: N's of complaint 0 and P's of complaint 1;
+		// N's copy of complaint 1 was extended.
 		now = due.Add(time.Minute)
-		if n, err := svc.SweepDeadlines(ctx); err != nil || n != 3 {
-			t.Fatalf("sweep after the term = %d, %v; want 3", n, err)
+		if n, err := svc.SweepDeadlines(ctx); err != nil || n != 2 {
+			t.Fatalf("sweep after the term = %d, %v; want 2", n, err)
 		}
 		if n, err := svc.SweepDeadlines(ctx); err != nil || n != 0 {
 			t.Errorf("second sweep = %d, %v; want 0 (one overdue event per copy)", n, err)
 		}
-		evs, err := db.ComplaintEvents(ctx, 1)
-		if err != nil || len(evs) != 2 || evs[0].Event != qorgau.EventOverdue || evs[0].State != qorgau.StateDelivered {
-			t.Errorf("events of complaint 1 = %+v, %v; want two overdue events leaving the state delivered", evs, err)
+		now = newDue.Add(time.Minute)
+		if n, err := svc.SweepDeadlines(ctx); err != nil || n != 1 {
+			t.Errorf("sweep after the extended term = %d, %v; want 1", n, err)
 		}
-		// 2 complaint leaves + 2 transitions + 3 overdue events.
-		if got := lg.Size(); got != 7 {
-			t.Errorf("log size = %d, want 7 (every change and event is a leaf)", got)
+		evs, err := db.ComplaintEvents(ctx, 1)
+		overdue := 0
+		for _, e := range evs {
+			if e.Event == qorgau.EventOverdue {
+				overdue++
+				if e.Body == "N" && e.State != qorgau.StateExtended || e.Body == "P" && e.State != qorgau.StateDelivered {
+					t.Errorf("overdue event %+v changed or misreports the state", e)
+				}
+			}
+		}
+		if err != nil || overdue != 2 {
+			t.Errorf("events of complaint 1 = %+v, %v; want two overdue events", evs, err)
+		}
+		// 2 complaint leaves + 3 transitions + 1 extension + 3 overdue events.
+		if got := lg.Size(); got != 9 {
+			t.Errorf("log size = %d, want 9 (every change and event is a leaf)", got)
 		}
 		_, obj, err := lg.Object(ctx, evs[0].LogIndex)
 		if err != nil || string(obj[:16]) != "qorgau-status/v1" {

@@ -204,7 +204,8 @@ type ComplaintEvent struct {
 	State     qorgau.ComplaintState
 	Event     string // qorgau.EventOverdue and the like; "" for a change of state
 	Detail    string
-	LogIndex  int64 // the status leaf that records it
+	LogIndex  int64     // the status leaf that records it
+	NewDue    time.Time // for an extension: the new end of the term
 }
 
 // Reply is an answer to a complainant, sealed to their reply key and the
@@ -238,6 +239,12 @@ func (db *DB) RecordEvent(ctx context.Context, ev *ComplaintEvent, reply *Reply)
 			if _, err := tx.ExecContext(ctx, `UPDATE complaint_bodies SET state = $1 WHERE complaint = $2 AND body = $3`,
 				string(ev.State), ev.Complaint, ev.Body); err != nil {
 				return fmt.Errorf("record event: %w", err)
+			}
+			if !ev.NewDue.IsZero() {
+				if _, err := tx.ExecContext(ctx, `UPDATE complaint_bodies SET due_at = $1 WHERE complaint = $2 AND body = $3`,
+					ev.NewDue.UTC(), ev.Complaint, ev.Body); err != nil {
+					return fmt.Errorf("record event: %w", err)
+				}
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_events (complaint, body, at, actor, state, event, detail, log_index)

@@ -80,6 +80,15 @@ func TestTemplateKeysExist(t *testing.T) {
 	for _, v := range qorgau.Categories {
 		used["cat."+string(v)] = true
 	}
+	for _, v := range qorgau.Outcomes {
+		used["outcome."+string(v)] = true
+	}
+	for _, v := range qorgau.EvidenceKinds {
+		used["evidence."+string(v)] = true
+	}
+	for _, v := range []string{qorgau.EventOverdue, qorgau.EventDueSoon, qorgau.EventAppealed} {
+		used["event."+v] = true
+	}
 	for _, v := range qorgau.ComplaintStates {
 		used["state."+string(v)] = true
 	}

@@ -74,6 +74,8 @@ func (s *Server) registerRoutes() {
 	s.route("GET /inbox", Staff, membersOnly, s.inbox)
 	s.route("GET /inbox/{id}", Staff, membersOnly, s.complaintPage)
 	s.route("POST /inbox/{id}/reply", Staff, membersOnly, s.complaintReply)
+	s.route("POST /inbox/{id}/extend", Staff, membersOnly, s.complaintExtend)
+	s.route("POST /inbox/{id}/close", Staff, membersOnly, s.complaintClose)
 
 	s.route("GET /stats", Public, nil, s.stats)
 	s.route("GET /stats.csv", Public, nil, s.statsCSV)

@@ -3,7 +3,9 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"qorgau.kz/qorgau"
@@ -150,7 +152,12 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		Replies   []shownReply
 		Events    []store.ComplaintEvent
 		CanReply  bool
-	}{c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil})
+		CanExtend bool
+		CanClose  bool
+		Outcomes  []qorgau.Outcome
+		Evidence  []qorgau.Evidence
+	}{c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
+		mine.State.CanBecome(qorgau.StateExtended), mine.State.CanBecome(qorgau.StateClosed), qorgau.Outcomes, qorgau.EvidenceKinds})
 }
 
 // complaintReply seals a member's answer to the complainant's reply key and
@@ -229,4 +236,74 @@ func (s *Server) openForMember(r *request, id int64) (*seal.Document, error) {
 		return nil, fmt.Errorf("could not record the reading, so the complaint stays sealed: %w", err)
 	}
 	return env.Open(ids...)
+}
+
+// complaintExtend extends the term of the member's body's copy, with a
+// motivated reason, within the rule set's bound.
+func (s *Server) complaintExtend(w http.ResponseWriter, r *request) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("until"), s.cfg.Complaints.Calendar.Location)
+	if err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "the new term must be a date YYYY-MM-DD")
+	}
+	// The term ends at the end of the chosen day.
+	if err := s.cfg.Complaints.Extend(r.Context(), id, r.User.Body, day.AddDate(0, 0, 1), r.User.Name, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// complaintClose closes the member's body's copy with an outcome and the
+// evidence considered.
+func (s *Server) complaintClose(w http.ResponseWriter, r *request) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "malformed form")
+	}
+	outcome := qorgau.Outcome(r.PostForm.Get("outcome"))
+	if !slices.Contains(qorgau.Outcomes, outcome) {
+		return qorgau.Errorf(qorgau.EINVALID, "choose an outcome")
+	}
+	var evidence []string
+	for _, e := range r.PostForm["evidence"] {
+		if !slices.Contains(qorgau.EvidenceKinds, qorgau.Evidence(e)) {
+			return qorgau.Errorf(qorgau.EINVALID, "unknown kind of evidence %q", e)
+		}
+		evidence = append(evidence, e)
+	}
+	detail := "outcome " + string(outcome) + "; evidence " + strings.Join(evidence, ",")
+	if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateClosed, r.User.Name, detail, nil); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// memberComplaint parses the complaint id of a member's action and checks
+// the complaint was sent to the member's body.
+func (s *Server) memberComplaint(r *request) (int64, error) {
+	if s.cfg.Complaints == nil {
+		return 0, errNoLog
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return 0, qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+	}
+	c, err := s.db.Complaint(r.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range c.Bodies {
+		if b.Body == r.User.Body {
+			return id, nil
+		}
+	}
+	return 0, qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
 }
