@@ -197,3 +197,55 @@ func TestInbox(t *testing.T) {
 		t.Errorf("status leaves = %d, events = %d; want 5 each (registered, extended, answered, answer-delivered, closed)", statuses, events)
 	}
 }
+
+// TestRedirect has a member redirect a complaint to the competent body: the
+// content is sealed anew to that body, whose member can then read it, and
+// the first body's copy is marked redirected.
+func TestRedirect(t *testing.T) {
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "Вопрос о пенсии, не о колонии."
+	p := kt.seal(t, text, qorgau.CategoryOther, []string{"PROS-KZ-35"}, code, reply, "redirect-1")
+	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(res.Complaint, 10)
+	member := consoleLogin(t, w, srv.base(), worldMember)
+	for range 50 {
+		if status, _ := getPage(t, member, srv.base()+"/inbox/"+id); status == 200 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := member.PostForm(srv.base()+"/inbox/"+id+"/redirect", url.Values{"to": {"OMBUDSMAN"}, "reason": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("redirect without a reason = %d, want 400", resp.StatusCode)
+	}
+	resp, err = member.PostForm(srv.base()+"/inbox/"+id+"/redirect", url.Values{"to": {"OMBUDSMAN"}, "reason": {"вопрос социального обеспечения, не прокуратуры"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("redirect = %d", resp.StatusCode)
+	}
+	ombudsman := consoleLogin(t, w, srv.base(), worldOutsider)
+	status, body := getPage(t, ombudsman, srv.base()+"/inbox/"+id)
+	if status != 200 || !strings.Contains(body, text) {
+		t.Fatalf("the new body opening the redirected complaint = %d, does not show the text", status)
+	}
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); !strings.Contains(body, "перенаправлена") {
+		t.Error("the first body's copy is not shown as redirected")
+	}
+}

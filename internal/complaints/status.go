@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"filippo.io/age"
+
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/tlog"
 )
@@ -150,4 +153,52 @@ func (s *Service) RunDeadlines(ctx context.Context, interval time.Duration) erro
 		case <-t.C:
 		}
 	}
+}
+
+// Redirect sends a complaint on from one body to the competent one: the
+// document, opened in the redirecting member's session, is sealed anew to
+// the new body's key and the complainant's reply key; the old copy becomes
+// redirected and the new body gets its copy with its own term. The change
+// is a status leaf of the log, naming the SHA-256 of the new copy.
+func (s *Service) Redirect(ctx context.Context, complaint int64, from, to string, doc *seal.Document, actor, reason string) error {
+	if len(reason) < 10 {
+		return qorgau.Errorf(qorgau.EINVALID, "a redirection needs a reason")
+	}
+	if from == to {
+		return qorgau.Errorf(qorgau.EINVALID, "a complaint is redirected to another body")
+	}
+	key, err := s.DB.CurrentBodyKey(ctx, to)
+	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+		return qorgau.Errorf(qorgau.EINVALID, "body %q has no key: it cannot receive complaints yet", to)
+	} else if err != nil {
+		return err
+	}
+	rcpt, err := seal.ParseRecipient(key.Recipient)
+	if err != nil {
+		return err
+	}
+	recipients := []age.Recipient{rcpt}
+	if doc.Reply != nil {
+		if r, err := seal.ParseRecipient(doc.Reply.Recipient); err == nil {
+			recipients = append(recipients, r)
+		}
+	}
+	copyCT, err := seal.Reseal(doc, recipients...)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	sum := sha256.Sum256(copyCT)
+	object := fmt.Appendf(nil, "qorgau-status/v1\ncomplaint %d\nbody %s\nstate %s\nto %s\nactor %s\nat %d\ncopy %s\n",
+		complaint, from, qorgau.StateRedirected, to, actor, now.Unix(), hex.EncodeToString(sum[:]))
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	receipt, err := s.Log.Append(ctx, tlog.Entry{Kind: KindStatus, IdempotencyID: fmt.Sprintf("status:%d:%s:%x", complaint, from, nonce), Object: object})
+	if err != nil {
+		return err
+	}
+	return s.DB.Redirect(ctx,
+		&store.ComplaintEvent{Complaint: complaint, Body: from, At: now, Actor: actor, Detail: "to " + to + ": " + reason, LogIndex: receipt.Index},
+		&store.ComplaintCopy{Complaint: complaint, Body: to, FromBody: from, Ciphertext: copyCT, Created: now, LogIndex: receipt.Index},
+		s.Rules.Due(s.Calendar, now))
 }

@@ -292,3 +292,29 @@ func ParseEnvelope(b []byte, maxSize int) (*Envelope, error) {
 	}
 	return e, nil
 }
+
+// Reseal encrypts an opened document anew to other recipients, as when a
+// member redirects a complaint to the competent body: the result is an age
+// file that Envelope{Ciphertext: …}.Open reads. It is not signed: the
+// terminal's signature stays on the original envelope.
+func Reseal(doc *Document, to ...age.Recipient) ([]byte, error) {
+	if len(to) == 0 {
+		return nil, qorgau.Errorf(qorgau.EINVALID, "resealing needs at least one recipient")
+	}
+	plain, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, to...)
+	if err != nil {
+		return nil, ageError("reseal", err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

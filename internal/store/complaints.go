@@ -399,3 +399,65 @@ func (db *DB) ComplaintStats(ctx context.Context) ([]StatRow, error) {
 	}
 	return list, rows.Err()
 }
+
+// ComplaintCopy is a complaint re-encrypted for a body it was redirected to.
+type ComplaintCopy struct {
+	Complaint  int64
+	Body       string
+	FromBody   string
+	Ciphertext []byte // age file of the document's JSON
+	Created    time.Time
+	LogIndex   int64
+}
+
+// Redirect records, in one transaction, that from's copy of a complaint was
+// redirected (ev), and delivers the re-encrypted copy to the new body with
+// its own term. A body that already has the complaint is ECONFLICT.
+func (db *DB) Redirect(ctx context.Context, ev *ComplaintEvent, cp *ComplaintCopy, due time.Time) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM complaint_bodies WHERE complaint = $1 AND body = $2`, cp.Complaint, cp.Body).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return qorgau.Errorf(ECONFLICT, "complaint %d was already sent to %s", cp.Complaint, cp.Body)
+		}
+		var state qorgau.ComplaintState
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM complaint_bodies WHERE complaint = $1 AND body = $2`, ev.Complaint, ev.Body).Scan(&state); err != nil {
+			return notFound(err, "complaint %d was not sent to %s", ev.Complaint, ev.Body)
+		}
+		if !state.CanBecome(qorgau.StateRedirected) {
+			return qorgau.Errorf(ECONFLICT, "complaint %d is %s for %s and cannot be redirected", ev.Complaint, state, ev.Body)
+		}
+		stmts := []struct {
+			q    string
+			args []any
+		}{
+			{`UPDATE complaint_bodies SET state = $1 WHERE complaint = $2 AND body = $3`, []any{string(qorgau.StateRedirected), ev.Complaint, ev.Body}},
+			{`INSERT INTO complaint_events (complaint, body, at, actor, state, event, detail, log_index) VALUES ($1, $2, $3, $4, $5, '', $6, $7)`,
+				[]any{ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(qorgau.StateRedirected), ev.Detail, ev.LogIndex}},
+			{`INSERT INTO complaint_copies (complaint, body, from_body, ciphertext, created_at, log_index) VALUES ($1, $2, $3, $4, $5, $6)`,
+				[]any{cp.Complaint, cp.Body, cp.FromBody, cp.Ciphertext, cp.Created.UTC(), cp.LogIndex}},
+			{`INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at) VALUES ($1, $2, $3, $4, $5)`,
+				[]any{cp.Complaint, cp.Body, string(qorgau.StateDelivered), cp.Created.UTC(), due.UTC()}},
+		}
+		for _, s := range stmts {
+			if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+				return fmt.Errorf("redirect complaint %d: %w", ev.Complaint, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ComplaintCopyFor returns the re-encrypted copy of a complaint for a body
+// it was redirected to, or ENOTFOUND if the body holds the original.
+func (db *DB) ComplaintCopyFor(ctx context.Context, complaint int64, body string) (*ComplaintCopy, error) {
+	var c ComplaintCopy
+	err := db.r.QueryRowContext(ctx, `SELECT complaint, body, from_body, ciphertext, created_at, log_index FROM complaint_copies
+		WHERE complaint = $1 AND body = $2`, complaint, body).Scan(&c.Complaint, &c.Body, &c.FromBody, &c.Ciphertext, &c.Created, &c.LogIndex)
+	if err != nil {
+		return nil, notFound(err, "no redirected copy of complaint %d for %s", complaint, body)
+	}
+	return &c, nil
+}

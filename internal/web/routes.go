@@ -76,6 +76,7 @@ func (s *Server) registerRoutes() {
 	s.route("POST /inbox/{id}/reply", Staff, membersOnly, s.complaintReply)
 	s.route("POST /inbox/{id}/extend", Staff, membersOnly, s.complaintExtend)
 	s.route("POST /inbox/{id}/close", Staff, membersOnly, s.complaintClose)
+	s.route("POST /inbox/{id}/redirect", Staff, membersOnly, s.complaintRedirect)
 
 	s.route("GET /stats", Public, nil, s.stats)
 	s.route("GET /stats.csv", Public, nil, s.statsCSV)

@@ -68,49 +68,11 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 	if err != nil || id < 0 {
 		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
 	}
-	c, err := s.db.Complaint(r.Context(), id)
-	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+	doc, c, mine, err := s.openForMember(r, id, "")
+	if err != nil {
 		return err
-	} else if err != nil {
-		return err
-	}
-	var mine *store.ComplaintBody
-	for i := range c.Bodies {
-		if c.Bodies[i].Body == r.User.Body {
-			mine = &c.Bodies[i]
-		}
-	}
-	if mine == nil {
-		// Not sent to this member's body: it does not exist for them.
-		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
 	}
 	ids := s.keys.get(r.Session.ID)
-	if len(ids) == 0 {
-		return qorgau.Errorf(qorgau.EFORBIDDEN, "this session holds no key of your body; sign out and in again, or ask a key holder to grant you the key")
-	}
-	if s.cfg.Log == nil || s.cfg.Complaints == nil {
-		return errNoLog
-	}
-	_, object, err := s.cfg.Log.Object(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	sub, err := complaints.ParseSubmission(object)
-	if err != nil {
-		return fmt.Errorf("complaint %d: %w", id, err)
-	}
-	env, err := seal.ParseEnvelope(sub.Envelope, len(sub.Envelope))
-	if err != nil {
-		return fmt.Errorf("complaint %d: %w", id, err)
-	}
-	if err := s.db.AppendAudit(r.Context(), &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintRead,
-		Target: strconv.FormatInt(id, 10), Detail: "body " + r.User.Body, Addr: r.Addr}); err != nil {
-		return fmt.Errorf("could not record the reading, so the complaint stays sealed: %w", err)
-	}
-	doc, err := env.Open(ids...)
-	if err != nil {
-		return err
-	}
 	if mine.State == qorgau.StateDelivered {
 		// Opening registers it: from now on the body cannot say it never saw it.
 		if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateRegistered, r.User.Name, "opened", nil); err != nil {
@@ -142,6 +104,20 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	left, overdue, soon := s.clock(mine.Due)
+	all, err := s.db.Bodies(r.Context())
+	if err != nil {
+		return err
+	}
+	has := map[string]bool{}
+	for _, b := range c.Bodies {
+		has[b.Body] = true
+	}
+	var others []qorgau.Body
+	for _, b := range all {
+		if !has[b.Code] {
+			others = append(others, b)
+		}
+	}
 	return s.render(w, r, http.StatusOK, "complaint", "complaint.title", struct {
 		Complaint *store.Complaint
 		Mine      *store.ComplaintBody
@@ -156,8 +132,17 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		CanClose  bool
 		Outcomes  []qorgau.Outcome
 		Evidence  []qorgau.Evidence
+		Redirect  []qorgau.Body // bodies it may be redirected to; none when it may not
 	}{c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
-		mine.State.CanBecome(qorgau.StateExtended), mine.State.CanBecome(qorgau.StateClosed), qorgau.Outcomes, qorgau.EvidenceKinds})
+		mine.State.CanBecome(qorgau.StateExtended), mine.State.CanBecome(qorgau.StateClosed), qorgau.Outcomes, qorgau.EvidenceKinds,
+		redirectable(mine.State, others)})
+}
+
+func redirectable(st qorgau.ComplaintState, bodies []qorgau.Body) []qorgau.Body {
+	if !st.CanBecome(qorgau.StateRedirected) {
+		return nil
+	}
+	return bodies
 }
 
 // complaintReply seals a member's answer to the complainant's reply key and
@@ -171,7 +156,7 @@ func (s *Server) complaintReply(w http.ResponseWriter, r *request) error {
 		return errNoLog
 	}
 	text := r.PostFormValue("text")
-	doc, err := s.openForMember(r, id)
+	doc, _, _, err := s.openForMember(r, id, "to reply")
 	if err != nil {
 		return err
 	}
@@ -202,40 +187,61 @@ func (s *Server) complaintReply(w http.ResponseWriter, r *request) error {
 }
 
 // openForMember decrypts a complaint of the member's body with the session's
-// keys, writing the audit record first.
-func (s *Server) openForMember(r *request, id int64) (*seal.Document, error) {
+// keys, writing the audit record first: the original envelope, or the copy
+// sealed for the body when the complaint was redirected to it.
+func (s *Server) openForMember(r *request, id int64, why string) (*seal.Document, *store.Complaint, *store.ComplaintBody, error) {
+	if s.cfg.Log == nil || s.cfg.Complaints == nil {
+		return nil, nil, nil, errNoLog
+	}
 	c, err := s.db.Complaint(r.Context(), id)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	found := false
-	for _, b := range c.Bodies {
-		found = found || b.Body == r.User.Body
+	var mine *store.ComplaintBody
+	for i := range c.Bodies {
+		if c.Bodies[i].Body == r.User.Body {
+			mine = &c.Bodies[i]
+		}
 	}
-	if !found {
-		return nil, qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
+	if mine == nil {
+		// Not sent to this member's body: it does not exist for them.
+		return nil, nil, nil, qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
 	}
 	ids := s.keys.get(r.Session.ID)
 	if len(ids) == 0 {
-		return nil, qorgau.Errorf(qorgau.EFORBIDDEN, "this session holds no key of your body")
+		return nil, nil, nil, qorgau.Errorf(qorgau.EFORBIDDEN, "this session holds no key of your body; sign out and in again, or ask a key holder to grant you the key")
 	}
-	_, object, err := s.cfg.Log.Object(r.Context(), id)
-	if err != nil {
-		return nil, err
+	var env *seal.Envelope
+	if cp, err := s.db.ComplaintCopyFor(r.Context(), id, r.User.Body); err == nil {
+		env = &seal.Envelope{Ciphertext: cp.Ciphertext}
+	} else if qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		return nil, nil, nil, err
+	} else {
+		_, object, err := s.cfg.Log.Object(r.Context(), id)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sub, err := complaints.ParseSubmission(object)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("complaint %d: %w", id, err)
+		}
+		if env, err = seal.ParseEnvelope(sub.Envelope, len(sub.Envelope)); err != nil {
+			return nil, nil, nil, fmt.Errorf("complaint %d: %w", id, err)
+		}
 	}
-	sub, err := complaints.ParseSubmission(object)
-	if err != nil {
-		return nil, err
-	}
-	env, err := seal.ParseEnvelope(sub.Envelope, len(sub.Envelope))
-	if err != nil {
-		return nil, err
+	detail := "body " + r.User.Body
+	if why != "" {
+		detail += ", " + why
 	}
 	if err := s.db.AppendAudit(r.Context(), &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintRead,
-		Target: strconv.FormatInt(id, 10), Detail: "body " + r.User.Body + ", to reply", Addr: r.Addr}); err != nil {
-		return nil, fmt.Errorf("could not record the reading, so the complaint stays sealed: %w", err)
+		Target: strconv.FormatInt(id, 10), Detail: detail, Addr: r.Addr}); err != nil {
+		return nil, nil, nil, fmt.Errorf("could not record the reading, so the complaint stays sealed: %w", err)
 	}
-	return env.Open(ids...)
+	doc, err := env.Open(ids...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return doc, c, mine, nil
 }
 
 // complaintExtend extends the term of the member's body's copy, with a
@@ -306,4 +312,27 @@ func (s *Server) memberComplaint(r *request) (int64, error) {
 		}
 	}
 	return 0, qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
+}
+
+// complaintRedirect sends the complaint on to the competent body: the
+// content is sealed anew in this member's session to that body's key and the
+// complainant's reply key.
+func (s *Server) complaintRedirect(w http.ResponseWriter, r *request) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	to := r.PostFormValue("to")
+	if _, err := s.db.Body(r.Context(), to); err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "choose the body to redirect to")
+	}
+	doc, _, _, err := s.openForMember(r, id, "to redirect to "+to)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Complaints.Redirect(r.Context(), id, r.User.Body, to, doc, r.User.Name, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
 }
