@@ -17,14 +17,7 @@ func runDemo(ctx context.Context, args []string) error {
 	f.register(fs)
 	f.dbFlags.register(fs, "./qorgau-demo")
 	seed := fs.Int64("seed", 1, "seed of the synthetic country")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := f.validate(); err != nil {
-		return err
-	}
-	log := newLogger(os.Stderr, level(f.debug))
-	db, err := f.open(ctx, log)
+	log, db, err := f.start(ctx, fs, args)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -90,19 +91,29 @@ func runServe(ctx context.Context, args []string) error {
 	var f serveFlags
 	f.register(fs)
 	f.dbFlags.register(fs, "./qorgau-data")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := f.validate(); err != nil {
-		return err
-	}
-	log := newLogger(os.Stderr, level(f.debug))
-	db, err := f.open(ctx, log)
+	log, db, err := f.start(ctx, fs, args)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return serve(ctx, log, db, f, web.Config{RequireTOTP: true}, nil)
+}
+
+// start parses and checks the flags of serve or demo, and returns the
+// logger and the migrated store.
+func (f *serveFlags) start(ctx context.Context, fs *flag.FlagSet, args []string) (*slog.Logger, *store.DB, error) {
+	if _, err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if err := f.validate(); err != nil {
+		return nil, nil, err
+	}
+	log := newLogger(os.Stderr, level(f.debug))
+	db, err := f.open(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return log, db, nil
 }
 
 func level(debug bool) slog.Level {

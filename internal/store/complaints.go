@@ -103,30 +103,22 @@ func (db *DB) Complaint(ctx context.Context, id int64) (*Complaint, error) {
 // ComplaintIDsByLookup returns the ids of complaints filed with a receipt
 // code's lookup id, oldest first.
 func (db *DB) ComplaintIDsByLookup(ctx context.Context, lookupID string) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM complaints WHERE lookup_id = $1 ORDER BY id`, lookupID)
-	if err != nil {
-		return nil, fmt.Errorf("complaints by lookup: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return db.ids(ctx, `SELECT id FROM complaints WHERE lookup_id = $1 ORDER BY id`, lookupID)
 }
 
 // UnprojectedLeaves returns the indexes of log leaves of the given kind
 // that have no complaint row yet, in order: complaints the log accepted
 // but whose rows a crash kept from being written.
 func (db *DB) UnprojectedLeaves(ctx context.Context, kind string) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT l.idx FROM log_leaves l LEFT JOIN complaints c ON c.id = l.idx
+	return db.ids(ctx, `SELECT l.idx FROM log_leaves l LEFT JOIN complaints c ON c.id = l.idx
 		WHERE l.kind = $1 AND c.id IS NULL ORDER BY l.idx`, kind)
+}
+
+// ids runs a query of one integer column and returns its values.
+func (db *DB) ids(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("unprojected leaves: %w", err)
+		return nil, fmt.Errorf("query ids: %w", err)
 	}
 	defer rows.Close()
 	var ids []int64

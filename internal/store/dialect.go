@@ -74,7 +74,7 @@ const (
 
 var qorgauErrorf = qorgau.Errorf
 
-// TODO(lead): move to dialect.go next to isUniqueViolation.
+// isForeignKeyViolation reports whether err is a foreign key violation.
 func isForeignKeyViolation(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

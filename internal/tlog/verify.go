@@ -184,7 +184,7 @@ func (l *Log) create(ctx context.Context) error {
 // that indexes have no gaps and that each entry is a valid record of the
 // kind its row says.
 func (l *Log) scanLeaves(ctx context.Context, out chan<- []sumtlog.Hash) error {
-	chunk := make([]sumtlog.Hash, 0, verifyChunk)
+	ch := newChunker(ctx, out)
 	next := int64(0)
 	err := l.db.ScanLogEntries(ctx, func(index int64, kind string, entry []byte) error {
 		if index != next {
@@ -197,58 +197,26 @@ func (l *Log) scanLeaves(ctx context.Context, out chan<- []sumtlog.Hash) error {
 			}
 			return fmt.Errorf("entry %d: its row says kind %q, its record does not", index, kind)
 		}
-		chunk = append(chunk, sumtlog.RecordHash(entry))
-		if len(chunk) == verifyChunk {
-			select {
-			case out <- chunk:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			chunk = make([]sumtlog.Hash, 0, verifyChunk)
-		}
-		return nil
+		return ch.add(sumtlog.RecordHash(entry))
 	})
 	if err != nil {
 		return err
 	}
-	if len(chunk) > 0 {
-		select {
-		case out <- chunk:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return ch.flush()
 }
 
 func (l *Log) scanHashes(ctx context.Context, out chan<- []storedHash) error {
-	chunk := make([]storedHash, 0, verifyChunk)
+	ch := newChunker(ctx, out)
 	err := l.db.ScanLogHashes(ctx, func(id int64, h []byte) error {
 		if len(h) != sumtlog.HashSize {
 			return fmt.Errorf("stored hash %d is %d bytes", id, len(h))
 		}
-		chunk = append(chunk, storedHash{id, sumtlog.Hash(h)})
-		if len(chunk) == verifyChunk {
-			select {
-			case out <- chunk:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			chunk = make([]storedHash, 0, verifyChunk)
-		}
-		return nil
+		return ch.add(storedHash{id, sumtlog.Hash(h)})
 	})
 	if err != nil {
 		return err
 	}
-	if len(chunk) > 0 {
-		select {
-		case out <- chunk:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return ch.flush()
 }
 
 // scanCheckpoints sends every checkpoint with the root its note states,
@@ -256,7 +224,7 @@ func (l *Log) scanHashes(ctx context.Context, out chan<- []storedHash) error {
 // latest checkpoint's signature is checked (by verify): the others are
 // history, and their roots are checked against the tree.
 func (l *Log) scanCheckpoints(ctx context.Context, out chan<- []storedCheckpoint) error {
-	chunk := make([]storedCheckpoint, 0, verifyChunk)
+	ch := newChunker(ctx, out)
 	err := l.db.ScanLogCheckpoints(ctx, func(cp store.LogCheckpoint) error {
 		c, err := parseSignedCheckpoint(cp.Note)
 		if err != nil {
@@ -265,27 +233,47 @@ func (l *Log) scanCheckpoints(ctx context.Context, out chan<- []storedCheckpoint
 		if c.Origin != l.origin || c.Size != cp.Size {
 			return fmt.Errorf("checkpoint row of size %d holds a note for %q size %d", cp.Size, c.Origin, c.Size)
 		}
-		chunk = append(chunk, storedCheckpoint{size: cp.Size, root: cp.Root, noteRoot: c.Root})
-		if len(chunk) == verifyChunk {
-			select {
-			case out <- chunk:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			chunk = make([]storedCheckpoint, 0, verifyChunk)
-		}
-		return nil
+		return ch.add(storedCheckpoint{size: cp.Size, root: cp.Root, noteRoot: c.Root})
 	})
 	if err != nil {
 		return err
 	}
-	if len(chunk) > 0 {
-		select {
-		case out <- chunk:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	return ch.flush()
+}
+
+// chunker batches items into slices of verifyChunk and sends each full one
+// on out; flush sends the rest. The verifier's goroutines read the store in
+// chunks so that a million entries cost a few thousand channel operations.
+type chunker[T any] struct {
+	ctx   context.Context
+	out   chan<- []T
+	chunk []T
+}
+
+func newChunker[T any](ctx context.Context, out chan<- []T) *chunker[T] {
+	return &chunker[T]{ctx: ctx, out: out, chunk: make([]T, 0, verifyChunk)}
+}
+
+// add appends v, sending the chunk when it is full.
+func (c *chunker[T]) add(v T) error {
+	c.chunk = append(c.chunk, v)
+	if len(c.chunk) < verifyChunk {
+		return nil
 	}
+	return c.flush()
+}
+
+// flush sends what has been added since the last send.
+func (c *chunker[T]) flush() error {
+	if len(c.chunk) == 0 {
+		return nil
+	}
+	select {
+	case c.out <- c.chunk:
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	}
+	c.chunk = make([]T, 0, verifyChunk)
 	return nil
 }
 
