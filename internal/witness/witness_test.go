@@ -1,23 +1,21 @@
 package witness
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	sumtlog "golang.org/x/mod/sumdb/tlog"
+
+	"qorgau.kz/qorgau/internal/witness/witnesstest"
 )
 
 const origin = "qorgau.test/log"
@@ -95,109 +93,21 @@ func (l *memLog) ConsistencyProof(ctx context.Context, old, new int64) (sumtlog.
 	return sumtlog.ProveTree(new, old, l)
 }
 
-// testWitness follows C2SP tlog-witness for one log: it verifies the log's
-// signature, the old size, the consistency proof, and cosigns with a
-// cosignature/v1 key.
-type testWitness struct {
-	mu       sync.Mutex
-	logKey   note.Verifier
-	signer   note.Signer
-	verifier note.Verifier
-	size     int64
-	root     sumtlog.Hash
-	requests int
-}
-
-func (w *testWitness) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/add-checkpoint") {
-		http.Error(rw, "not found", http.StatusNotFound)
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.requests++
-	body, _ := io.ReadAll(r.Body)
-	head, cp, ok := bytes.Cut(body, []byte("\n\n"))
-	if !ok {
-		http.Error(rw, "no empty line", http.StatusBadRequest)
-		return
-	}
-	sc := bufio.NewScanner(bytes.NewReader(head))
-	sc.Scan()
-	oldStr, ok := strings.CutPrefix(sc.Text(), "old ")
-	old, err := strconv.ParseInt(oldStr, 10, 64)
-	if !ok || err != nil {
-		http.Error(rw, "bad old line", http.StatusBadRequest)
-		return
-	}
-	var proof sumtlog.TreeProof
-	for sc.Scan() {
-		b, err := base64.StdEncoding.DecodeString(sc.Text())
-		if err != nil || len(b) != 32 {
-			http.Error(rw, "bad proof line", http.StatusBadRequest)
-			return
-		}
-		proof = append(proof, sumtlog.Hash(b))
-	}
-	n, err := note.Open(cp, note.VerifierList(w.logKey))
-	if err != nil {
-		http.Error(rw, "bad signature", http.StatusForbidden)
-		return
-	}
-	lines := strings.Split(n.Text, "\n")
-	if lines[0] != origin {
-		http.Error(rw, "unknown log", http.StatusNotFound)
-		return
-	}
-	size, _ := strconv.ParseInt(lines[1], 10, 64)
-	rootB, _ := base64.StdEncoding.DecodeString(lines[2])
-	root := sumtlog.Hash(rootB)
-	if old > size {
-		http.Error(rw, "old > size", http.StatusBadRequest)
-		return
-	}
-	if old != w.size {
-		rw.Header().Set("Content-Type", "text/x.tlog.size")
-		rw.WriteHeader(http.StatusConflict)
-		fmt.Fprintf(rw, "%d\n", w.size)
-		return
-	}
-	if old == size && root != w.root {
-		http.Error(rw, "same size, other root", http.StatusConflict)
-		return
-	}
-	if old > 0 && old < size {
-		if err := sumtlog.CheckTree(proof, size, root, old, w.root); err != nil {
-			http.Error(rw, "inconsistent", http.StatusUnprocessableEntity)
-			return
-		}
-	}
-	w.size, w.root = size, root
-	signed, err := note.Sign(&note.Note{Text: n.Text}, w.signer)
-	if err != nil {
-		http.Error(rw, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	_, sigs, _ := bytes.Cut(signed, []byte("\n\n"))
-	rw.Write(sigs)
-}
-
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestCosigner(t *testing.T) {
 	lg, logKey := newMemLog(t)
 	var keys []string
-	var ws []*testWitness
+	var ws []*witnesstest.Witness
 	var servers []*httptest.Server
 	for _, name := range []string{"w1.test", "w2.test"} {
-		skey, vkey, _ := note.GenerateKey(nil, name)
-		s, _ := fnote.NewSignerForCosignatureV1(skey)
-		cvkey, _ := fnote.VKeyToCosignatureV1(vkey)
-		v, _ := fnote.NewVerifierForCosignatureV1(cvkey)
-		w := &testWitness{logKey: logKey, signer: s, verifier: v}
+		w, err := witnesstest.New(name, origin, logKey)
+		if err != nil {
+			t.Fatal(err)
+		}
 		ts := httptest.NewServer(w)
 		t.Cleanup(ts.Close)
-		ws, servers, keys = append(ws, w), append(servers, ts), append(keys, cvkey)
+		ws, servers, keys = append(ws, w), append(servers, ts), append(keys, w.VerifierKey())
 	}
 	policy, err := ParsePolicy([]byte(fmt.Sprintf("witness w1 %s %s\nwitness w2 %s %s\ngroup both all w1 w2\nquorum both\n",
 		keys[0], servers[0].URL, keys[1], servers[1].URL)))
@@ -232,18 +142,18 @@ func TestCosigner(t *testing.T) {
 		t.Error("quorum not met at size 42")
 	}
 	for i, w := range ws {
-		if w.size != 42 {
-			t.Errorf("witness %d recorded size %d, want 42", i, w.size)
+		if w.Size() != 42 {
+			t.Errorf("witness %d recorded size %d, want 42", i, w.Size())
 		}
 	}
 
 	// Nothing new: no new requests.
-	before := ws[0].requests
+	before := ws[0].Requests()
 	if err := c.Witness(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ws[0].requests != before {
-		t.Errorf("witnessing an already cosigned checkpoint sent %d requests", ws[0].requests-before)
+	if ws[0].Requests() != before {
+		t.Errorf("witnessing an already cosigned checkpoint sent %d requests", ws[0].Requests()-before)
 	}
 
 	// A new cosigner (a restarted server) learns the witnesses' sizes from
@@ -260,13 +170,13 @@ func TestCosigner(t *testing.T) {
 
 func TestCosignerDetectsFork(t *testing.T) {
 	lg, logKey := newMemLog(t)
-	skey, vkey, _ := note.GenerateKey(nil, "w.test")
-	s, _ := fnote.NewSignerForCosignatureV1(skey)
-	cvkey, _ := fnote.VKeyToCosignatureV1(vkey)
-	w := &testWitness{logKey: logKey, signer: s}
+	w, err := witnesstest.New("w.test", origin, logKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(w)
 	defer ts.Close()
-	policy, err := ParsePolicy([]byte(fmt.Sprintf("witness w %s %s\nquorum w\n", cvkey, ts.URL)))
+	policy, err := ParsePolicy([]byte(fmt.Sprintf("witness w %s %s\nquorum w\n", w.VerifierKey(), ts.URL)))
 	if err != nil {
 		t.Fatal(err)
 	}
