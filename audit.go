@@ -40,6 +40,10 @@ const (
 	// AuditComplaintRead is written before a complaint is decrypted for a
 	// member: who read which complaint, when, from where.
 	AuditComplaintRead = "complaint.read"
+	// Coding and the two-person clearing of a torture flag.
+	AuditComplaintCoded     = "complaint.coded"
+	AuditFlagClearRequested = "torture.flag.clear.requested"
+	AuditFlagCleared        = "torture.flag.cleared"
 )
 
 // AuditRecord is one entry of the append-only, hash-chained audit log. Hash

@@ -249,3 +249,81 @@ func TestRedirect(t *testing.T) {
 		t.Error("the first body's copy is not shown as redirected")
 	}
 }
+
+// TestTortureFlag codes a torture allegation and clears its flag only with
+// a second member's approval: the coding form cannot clear it, and the
+// member who asked cannot approve their own request.
+func TestTortureFlag(t *testing.T) {
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := kt.seal(t, "Меня били дубинкой в дежурной части.", qorgau.CategoryTorture, []string{"NPM", "OMBUDSMAN", "PROS-KZ-35"}, code, reply, "torture-1")
+	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(res.Complaint, 10)
+	member := consoleLogin(t, w, srv.base(), worldMember)
+	colleague := consoleLogin(t, w, srv.base(), worldColleague)
+	post := func(c *http.Client, action string, form url.Values) int {
+		t.Helper()
+		resp, err := c.PostForm(srv.base()+"/inbox/"+id+"/"+action, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var body string
+	for range 50 {
+		var status int
+		if status, body = getPage(t, member, srv.base()+"/inbox/"+id); status == 200 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(body, `action="/inbox/`+id+`/code"`) {
+		t.Fatal("no coding form on the complaint page")
+	}
+	coding := url.Values{"kind": {"complaint"}, "category": {"torture"}, "torture": {"1"}, "zone": {"DUTY"}, "named": {"дежурный наряд"}}
+	if st := post(member, "code", coding); st != http.StatusSeeOther {
+		t.Fatalf("coding = %d", st)
+	}
+	coding.Del("torture")
+	if st := post(member, "code", coding); st != http.StatusForbidden {
+		t.Errorf("clearing the flag through the coding form = %d, want 403", st)
+	}
+	if st := post(member, "clear-flag", url.Values{"reason": {"x"}}); st != http.StatusBadRequest {
+		t.Errorf("asking to clear without a reason = %d, want 400", st)
+	}
+	if st := post(member, "clear-flag", url.Values{"reason": {"медицинское заключение не подтвердило травм"}}); st != http.StatusSeeOther {
+		t.Fatalf("asking to clear = %d", st)
+	}
+	if st := post(member, "approve-clear", nil); st != http.StatusForbidden {
+		t.Errorf("approving one's own request = %d, want 403", st)
+	}
+	if st := post(colleague, "approve-clear", nil); st != http.StatusSeeOther {
+		t.Fatalf("the colleague's approval = %d", st)
+	}
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); !strings.Contains(body, `<input type="checkbox" name="torture" value="1">`) {
+		t.Error("after the second approval the coding form does not offer the flag as an unchecked box")
+	}
+	srv.kill()
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "qorgau.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var torture bool
+	db.QueryRow(`SELECT torture FROM complaint_codings WHERE complaint = $1 AND body = 'PROS-KZ-35'`, id).Scan(&torture)
+	var approver string
+	db.QueryRow(`SELECT actor FROM audit_log WHERE action = 'torture.flag.cleared'`).Scan(&approver)
+	if torture || approver != worldColleague {
+		t.Errorf("after approval torture = %v, cleared by %q; want false, by %s", torture, approver, worldColleague)
+	}
+}

@@ -33,9 +33,10 @@ type world struct {
 
 // Console users of the world, with their password.
 const (
-	worldPassword = "correct-horse-battery-staple"
-	worldMember   = "aigerim"         // member of PROS-KZ-35, holding its key
-	worldOutsider = "ombudsman-staff" // member of OMBUDSMAN
+	worldPassword  = "correct-horse-battery-staple"
+	worldMember    = "aigerim"         // member of PROS-KZ-35, holding its key
+	worldOutsider  = "ombudsman-staff" // member of OMBUDSMAN
+	worldColleague = "bolat"           // second member of PROS-KZ-35
 )
 
 func newWorld(t *testing.T, terminals int) *world {
@@ -73,9 +74,10 @@ func newWorld(t *testing.T, terminals int) *world {
 	// password, and an administrator.
 	hash, err := auth.HashPassword(worldPassword, auth.Params{Memory: 1024, Time: 1, Threads: 1})
 	check(err)
-	members := map[string]int64{}
+	members := map[string][]int64{}
 	for _, u := range []*qorgau.User{
 		{Name: worldMember, Role: qorgau.RoleMember, Body: "PROS-KZ-35"},
+		{Name: worldColleague, Role: qorgau.RoleMember, Body: "PROS-KZ-35"},
 		{Name: worldOutsider, Role: qorgau.RoleMember, Body: "OMBUDSMAN"},
 		{Name: "admin", Role: qorgau.RoleAdmin},
 	} {
@@ -88,7 +90,7 @@ func newWorld(t *testing.T, terminals int) *world {
 			rcpt, wrapped, err := seal.NewMemberKey(worldPassword)
 			check(err)
 			check(db.SetMemberKey(ctx, u.ID, rcpt, wrapped, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditMemberKeySet, Target: u.Name}))
-			members[u.Body] = u.ID
+			members[u.Body] = append(members[u.Body], u.ID)
 		}
 	}
 	for _, code := range []string{"PROS-KZ-35", "NPM", "OMBUDSMAN"} {
@@ -96,7 +98,7 @@ func newWorld(t *testing.T, terminals int) *world {
 		check(err)
 		rcpt := seal.RecipientOf(id)
 		wraps := map[int64][]byte{}
-		if uid, ok := members[code]; ok {
+		for _, uid := range members[code] {
 			mk, err := db.MemberKey(ctx, uid)
 			check(err)
 			to, err := seal.ParseRecipient(mk.Recipient)

@@ -453,3 +453,112 @@ func (db *DB) ComplaintCopyFor(ctx context.Context, complaint int64, body string
 	}
 	return &c, nil
 }
+
+// Coding is what a body records about a complaint after reading it.
+type Coding struct {
+	Complaint    int64
+	Body         string
+	Kind         qorgau.AppealKind
+	Category     qorgau.Category
+	Torture      bool
+	ImminentRisk bool
+	Zone         string
+	Named        string // persons or units named, one per line
+	CodedBy      string
+	CodedAt      time.Time
+}
+
+// Coding returns a body's coding of a complaint, or ENOTFOUND.
+func (db *DB) Coding(ctx context.Context, complaint int64, body string) (*Coding, error) {
+	var c Coding
+	err := db.r.QueryRowContext(ctx, `SELECT complaint, body, kind, category, torture, imminent_risk, zone, named, coded_by, coded_at
+		FROM complaint_codings WHERE complaint = $1 AND body = $2`, complaint, body).
+		Scan(&c.Complaint, &c.Body, &c.Kind, &c.Category, &c.Torture, &c.ImminentRisk, &c.Zone, &c.Named, &c.CodedBy, &c.CodedAt)
+	if err != nil {
+		return nil, notFound(err, "complaint %d has no coding by %s", complaint, body)
+	}
+	return &c, nil
+}
+
+// SaveCoding stores a body's coding. It refuses (EFORBIDDEN) to clear a
+// torture flag: that goes through RequestFlagClearing and a second member.
+func (db *DB) SaveCoding(ctx context.Context, c *Coding, audit *qorgau.AuditRecord) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var torture bool
+		err := tx.QueryRowContext(ctx, `SELECT torture FROM complaint_codings WHERE complaint = $1 AND body = $2`, c.Complaint, c.Body).Scan(&torture)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if torture && !c.Torture {
+			return qorgau.Errorf(qorgau.EFORBIDDEN, "clearing the torture or ill-treatment flag needs a reason and a second member's approval")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_codings (complaint, body, kind, category, torture, imminent_risk, zone, named, coded_by, coded_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (complaint, body) DO UPDATE SET kind = excluded.kind, category = excluded.category, torture = excluded.torture,
+			imminent_risk = excluded.imminent_risk, zone = excluded.zone, named = excluded.named, coded_by = excluded.coded_by, coded_at = excluded.coded_at`,
+			c.Complaint, c.Body, string(c.Kind), string(c.Category), c.Torture, c.ImminentRisk, c.Zone, c.Named, c.CodedBy, c.CodedAt.UTC()); err != nil {
+			return fmt.Errorf("save coding: %w", err)
+		}
+		return db.appendAudit(ctx, tx, audit)
+	})
+}
+
+// FlagClearing is a request to clear a torture flag.
+type FlagClearing struct {
+	Complaint   int64
+	Body        string
+	RequestedBy string
+	Reason      string
+	RequestedAt time.Time
+}
+
+// RequestFlagClearing records a member's request to clear the torture flag
+// of a body's coding; it takes effect when another member approves it.
+func (db *DB) RequestFlagClearing(ctx context.Context, f *FlagClearing, audit *qorgau.AuditRecord) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO torture_flag_clearings (complaint, body, requested_by, reason, requested_at) VALUES ($1, $2, $3, $4, $5)`,
+			f.Complaint, f.Body, f.RequestedBy, f.Reason, f.RequestedAt.UTC()); err != nil {
+			return fmt.Errorf("request flag clearing: %w", err)
+		}
+		return db.appendAudit(ctx, tx, audit)
+	})
+}
+
+// PendingFlagClearing returns the open request to clear a complaint's
+// torture flag for a body, or ENOTFOUND.
+func (db *DB) PendingFlagClearing(ctx context.Context, complaint int64, body string) (*FlagClearing, error) {
+	var f FlagClearing
+	err := db.r.QueryRowContext(ctx, `SELECT complaint, body, requested_by, reason, requested_at FROM torture_flag_clearings
+		WHERE complaint = $1 AND body = $2 AND approved_by IS NULL ORDER BY requested_at DESC LIMIT 1`, complaint, body).
+		Scan(&f.Complaint, &f.Body, &f.RequestedBy, &f.Reason, &f.RequestedAt)
+	if err != nil {
+		return nil, notFound(err, "no pending request to clear the flag")
+	}
+	return &f, nil
+}
+
+// ApproveFlagClearing approves the pending request as approver, who must
+// not be its requester (EFORBIDDEN), and clears the flag, in one
+// transaction with audit.
+func (db *DB) ApproveFlagClearing(ctx context.Context, complaint int64, body, approver string, at time.Time, audit *qorgau.AuditRecord) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var requester string
+		var requested time.Time
+		err := tx.QueryRowContext(ctx, `SELECT requested_by, requested_at FROM torture_flag_clearings
+			WHERE complaint = $1 AND body = $2 AND approved_by IS NULL ORDER BY requested_at DESC LIMIT 1`, complaint, body).Scan(&requester, &requested)
+		if err != nil {
+			return notFound(err, "no pending request to clear the flag")
+		}
+		if requester == approver {
+			return qorgau.Errorf(qorgau.EFORBIDDEN, "the second approval must come from another member")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE torture_flag_clearings SET approved_by = $1, approved_at = $2
+			WHERE complaint = $3 AND body = $4 AND requested_at = $5`, approver, at.UTC(), complaint, body, requested); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE complaint_codings SET torture = FALSE WHERE complaint = $1 AND body = $2`, complaint, body); err != nil {
+			return err
+		}
+		return db.appendAudit(ctx, tx, audit)
+	})
+}

@@ -80,6 +80,9 @@ func TestTemplateKeysExist(t *testing.T) {
 	for _, v := range qorgau.Categories {
 		used["cat."+string(v)] = true
 	}
+	for _, v := range qorgau.AppealKinds {
+		used["kind."+string(v)] = true
+	}
 	for _, v := range qorgau.Outcomes {
 		used["outcome."+string(v)] = true
 	}

@@ -77,6 +77,9 @@ func (s *Server) registerRoutes() {
 	s.route("POST /inbox/{id}/extend", Staff, membersOnly, s.complaintExtend)
 	s.route("POST /inbox/{id}/close", Staff, membersOnly, s.complaintClose)
 	s.route("POST /inbox/{id}/redirect", Staff, membersOnly, s.complaintRedirect)
+	s.route("POST /inbox/{id}/code", Staff, membersOnly, s.complaintCode)
+	s.route("POST /inbox/{id}/clear-flag", Staff, membersOnly, s.complaintClearFlag)
+	s.route("POST /inbox/{id}/approve-clear", Staff, membersOnly, s.complaintApproveClear)
 
 	s.route("GET /stats", Public, nil, s.stats)
 	s.route("GET /stats.csv", Public, nil, s.statsCSV)

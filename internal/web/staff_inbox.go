@@ -118,22 +118,38 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 			others = append(others, b)
 		}
 	}
+	coding, err := s.db.Coding(r.Context(), id, r.User.Body)
+	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
+		// Not coded yet: start from what the person chose.
+		coding = &store.Coding{Kind: qorgau.AppealKind(doc.Kind), Category: qorgau.Category(doc.Category),
+			Torture: qorgau.Category(doc.Category) == qorgau.CategoryTorture, Zone: doc.Zone}
+	} else if err != nil {
+		return err
+	}
+	pending, err := s.db.PendingFlagClearing(r.Context(), id, r.User.Body)
+	if err != nil && qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, "complaint", "complaint.title", struct {
-		Complaint *store.Complaint
-		Mine      *store.ComplaintBody
-		Doc       *seal.Document
-		DaysLeft  int
-		Overdue   bool
-		DueSoon   bool
-		Replies   []shownReply
-		Events    []store.ComplaintEvent
-		CanReply  bool
-		CanExtend bool
-		CanClose  bool
-		Outcomes  []qorgau.Outcome
-		Evidence  []qorgau.Evidence
-		Redirect  []qorgau.Body // bodies it may be redirected to; none when it may not
-	}{c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
+		Coding     *store.Coding
+		Pending    *store.FlagClearing
+		Kinds      []qorgau.AppealKind
+		Categories []qorgau.Category
+		Complaint  *store.Complaint
+		Mine       *store.ComplaintBody
+		Doc        *seal.Document
+		DaysLeft   int
+		Overdue    bool
+		DueSoon    bool
+		Replies    []shownReply
+		Events     []store.ComplaintEvent
+		CanReply   bool
+		CanExtend  bool
+		CanClose   bool
+		Outcomes   []qorgau.Outcome
+		Evidence   []qorgau.Evidence
+		Redirect   []qorgau.Body // bodies it may be redirected to; none when it may not
+	}{coding, pending, qorgau.AppealKinds, qorgau.Categories, c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
 		mine.State.CanBecome(qorgau.StateExtended), mine.State.CanBecome(qorgau.StateClosed), qorgau.Outcomes, qorgau.EvidenceKinds,
 		redirectable(mine.State, others)})
 }
@@ -331,6 +347,71 @@ func (s *Server) complaintRedirect(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	if err := s.cfg.Complaints.Redirect(r.Context(), id, r.User.Body, to, doc, r.User.Name, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// complaintCode stores what the member's body codes after reading: kind,
+// category, the torture and imminent-risk flags, zone and the persons or
+// units named. A torture flag set before cannot be cleared here.
+func (s *Server) complaintCode(w http.ResponseWriter, r *request) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	c := &store.Coding{Complaint: id, Body: r.User.Body, Kind: qorgau.AppealKind(r.PostFormValue("kind")),
+		Category: qorgau.Category(r.PostFormValue("category")), Torture: r.PostFormValue("torture") == "1",
+		ImminentRisk: r.PostFormValue("imminent") == "1", Zone: strings.TrimSpace(r.PostFormValue("zone")),
+		Named: strings.TrimSpace(r.PostFormValue("named")), CodedBy: r.User.Name, CodedAt: s.Now()}
+	if !slices.Contains(qorgau.AppealKinds, c.Kind) || !slices.Contains(qorgau.Categories, c.Category) {
+		return qorgau.Errorf(qorgau.EINVALID, "choose a kind and a category")
+	}
+	if len(c.Named) > 2000 || len(c.Zone) > 64 {
+		return qorgau.Errorf(qorgau.EINVALID, "zone or named persons too long")
+	}
+	if err := s.db.SaveCoding(r.Context(), c, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintCoded,
+		Target: strconv.FormatInt(id, 10), Detail: fmt.Sprintf("category %s torture %v imminent %v", c.Category, c.Torture, c.ImminentRisk), Addr: r.Addr}); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// complaintClearFlag asks to clear the torture flag, with a reason; another
+// member of the body must approve (complaintApproveClear).
+func (s *Server) complaintClearFlag(w http.ResponseWriter, r *request) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if len(reason) < 10 {
+		return qorgau.Errorf(qorgau.EINVALID, "clearing the torture flag needs a reason")
+	}
+	coding, err := s.db.Coding(r.Context(), id, r.User.Body)
+	if err != nil || !coding.Torture {
+		return qorgau.Errorf(qorgau.ECONFLICT, "the complaint is not flagged as torture or ill-treatment")
+	}
+	if err := s.db.RequestFlagClearing(r.Context(), &store.FlagClearing{Complaint: id, Body: r.User.Body, RequestedBy: r.User.Name,
+		Reason: reason, RequestedAt: s.Now()}, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditFlagClearRequested,
+		Target: strconv.FormatInt(id, 10), Detail: reason, Addr: r.Addr}); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// complaintApproveClear is the second member's approval of clearing the
+// torture flag; the requester cannot approve their own request.
+func (s *Server) complaintApproveClear(w http.ResponseWriter, r *request) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	if err := s.db.ApproveFlagClearing(r.Context(), id, r.User.Body, r.User.Name, s.Now(), &qorgau.AuditRecord{
+		Actor: r.User.Name, Action: qorgau.AuditFlagCleared, Target: strconv.FormatInt(id, 10), Addr: r.Addr}); err != nil {
 		return err
 	}
 	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
