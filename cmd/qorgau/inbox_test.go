@@ -224,7 +224,21 @@ func TestRedirect(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	resp, err := member.PostForm(srv.base()+"/inbox/"+id+"/redirect", url.Values{"to": {"OMBUDSMAN"}, "reason": {"x"}})
+	// Coded as naming the NPM: it cannot be redirected there.
+	resp, err := member.PostForm(srv.base()+"/inbox/"+id+"/code", url.Values{"kind": {"complaint"}, "category": {"other"}, "named": {"NPM"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = member.PostForm(srv.base()+"/inbox/"+id+"/redirect", url.Values{"to": {"NPM"}, "reason": {"жалоба на действия сотрудников НПМ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("redirect to a body the complaint names = %d, want 403", resp.StatusCode)
+	}
+	resp, err = member.PostForm(srv.base()+"/inbox/"+id+"/redirect", url.Values{"to": {"OMBUDSMAN"}, "reason": {"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -339,8 +339,13 @@ func (s *Server) complaintRedirect(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	to := r.PostFormValue("to")
-	if _, err := s.db.Body(r.Context(), to); err != nil {
+	target, err := s.db.Body(r.Context(), to)
+	if err != nil {
 		return qorgau.Errorf(qorgau.EINVALID, "choose the body to redirect to")
+	}
+	// Never to a body the complaint names: it must not judge itself.
+	if coding, err := s.db.Coding(r.Context(), id, r.User.Body); err == nil && names(coding.Named, target) {
+		return qorgau.Errorf(qorgau.EFORBIDDEN, "the complaint names %s: it cannot be redirected there", target.Code)
 	}
 	doc, _, _, err := s.openForMember(r, id, "to redirect to "+to)
 	if err != nil {
@@ -416,4 +421,22 @@ func (s *Server) complaintApproveClear(w http.ResponseWriter, r *request) error 
 	}
 	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
+}
+
+// names reports whether the persons or units a coding names, one per line,
+// include the body, by code or by any of its names.
+func names(named string, b *qorgau.Body) bool {
+	for _, line := range strings.Split(named, "\n") {
+		line = strings.ToLower(strings.TrimSpace(line))
+		if line == "" {
+			continue
+		}
+		for _, n := range []string{b.Code, b.NameKK, b.NameRU, b.NameEN} {
+			n = strings.ToLower(n)
+			if n != "" && (strings.Contains(line, n) || strings.Contains(n, line)) {
+				return true
+			}
+		}
+	}
+	return false
 }
