@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -339,5 +340,90 @@ func TestTortureFlag(t *testing.T) {
 	db.QueryRow(`SELECT actor FROM audit_log WHERE action = 'torture.flag.cleared'`).Scan(&approver)
 	if torture || approver != worldColleague {
 		t.Errorf("after approval torture = %v, cleared by %q; want false, by %s", torture, approver, worldColleague)
+	}
+}
+
+// TestStaffAPI reads and answers a complaint through /api/v1 with a
+// session, and checks the same permissions as the console.
+func TestStaffAPI(t *testing.T) {
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "Нет горячей воды третий месяц."
+	p := kt.seal(t, text, qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "api-1")
+	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(res.Complaint, 10)
+	member := consoleLogin(t, w, srv.base(), worldMember)
+	var inbox struct {
+		Complaints []struct {
+			ID       int64 `json:"id"`
+			DaysLeft int   `json:"working_days_left"`
+		} `json:"complaints"`
+	}
+	for range 50 {
+		status, body := getPage(t, member, srv.base()+"/api/v1/inbox")
+		if status != 200 {
+			t.Fatalf("GET /api/v1/inbox = %d %s", status, body)
+		}
+		if json.Unmarshal([]byte(body), &inbox); len(inbox.Complaints) == 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(inbox.Complaints) != 1 || inbox.Complaints[0].ID != res.Complaint || inbox.Complaints[0].DaysLeft != 15 {
+		t.Fatalf("API inbox = %+v, want the complaint with 15 working days left", inbox)
+	}
+	status, body := getPage(t, member, srv.base()+"/api/v1/complaints/"+id)
+	var got struct {
+		State    string `json:"state"`
+		Document struct {
+			Text string `json:"text"`
+		} `json:"document"`
+	}
+	json.Unmarshal([]byte(body), &got)
+	if status != 200 || got.Document.Text != text || got.State != "registered" {
+		t.Fatalf("GET /api/v1/complaints/%s = %d %+v", id, status, got)
+	}
+	post := func(c *http.Client, path, ctype, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.base()+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, b := post(member, "/api/v1/complaints/"+id+"/reply", "text/plain", "x"); st != http.StatusUnsupportedMediaType || !strings.Contains(b, `"error"`) {
+		t.Errorf("reply as text/plain = %d %s, want 415 JSON", st, b)
+	}
+	if st, b := post(member, "/api/v1/complaints/"+id+"/reply", "application/json", `{"text":"Проверка назначена."}`); st != 200 || !strings.Contains(b, `"state":"answered"`) {
+		t.Fatalf("reply = %d %s", st, b)
+	}
+	if st, b := post(member, "/api/v1/complaints/"+id+"/close", "application/json", `{"outcome":"maybe"}`); st != http.StatusBadRequest {
+		t.Errorf("close with a bad outcome = %d %s, want 400", st, b)
+	}
+	outsider := consoleLogin(t, w, srv.base(), worldOutsider)
+	if st, b := getPage(t, outsider, srv.base()+"/api/v1/complaints/"+id); st != http.StatusNotFound || strings.Contains(b, "воды") {
+		t.Errorf("another body's member = %d, want 404", st)
+	}
+	admin := consoleLogin(t, w, srv.base(), "admin")
+	if st, _ := getPage(t, admin, srv.base()+"/api/v1/inbox"); st != http.StatusForbidden {
+		t.Errorf("admin API inbox = %d, want 403", st)
+	}
+	if st, b := getPage(t, &http.Client{}, srv.base()+"/api/v1/inbox"); st != http.StatusUnauthorized || !strings.Contains(b, `"error":"unauthorized"`) {
+		t.Errorf("anonymous API inbox = %d %s, want 401 JSON", st, b)
+	}
+	if st, b := getPage(t, &http.Client{}, srv.base()+"/api/v1/openapi.json"); st != 200 || !strings.Contains(b, `"/api/v1/complaints/{id}/reply"`) {
+		t.Errorf("openapi.json = %d", st)
 	}
 }

@@ -33,6 +33,10 @@ var statusOf = map[string]int{
 // renderError writes err as a page in the request's language. Internal
 // errors are logged with detail and shown without it.
 func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") && (errors.Is(err, errLoginRequired) || errors.Is(err, errLoginIncomplete)) {
+		// An API client gets a status, not a login page.
+		err = qorgau.Errorf(qorgau.EUNAUTHORIZED, "sign in at /login (password and second factor) first")
+	}
 	switch {
 	case errors.Is(err, errLoginRequired):
 		http.Redirect(w, r.Request, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)

@@ -84,6 +84,14 @@ func (s *Server) registerRoutes() {
 	s.route("GET /stats", Public, nil, s.stats)
 	s.route("GET /stats.csv", Public, nil, s.statsCSV)
 
+	s.route("GET /api/v1/openapi.json", Public, nil, s.apiOpenAPI)
+	s.route("GET /api/v1/stats", Public, nil, s.apiStats)
+	s.route("GET /api/v1/inbox", Staff, membersOnly, s.apiInbox)
+	s.route("GET /api/v1/complaints/{id}", Staff, membersOnly, s.apiComplaint)
+	s.route("POST /api/v1/complaints/{id}/reply", Staff, membersOnly, s.apiReplyTo)
+	s.route("POST /api/v1/complaints/{id}/extend", Staff, membersOnly, s.apiExtend)
+	s.route("POST /api/v1/complaints/{id}/close", Staff, membersOnly, s.apiClose)
+
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
 	s.route("GET /log/key", Public, nil, s.logFiles)
 	s.route("GET /log/tile/{path...}", Public, nil, s.logFiles)

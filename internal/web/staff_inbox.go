@@ -73,13 +73,6 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	ids := s.keys.get(r.Session.ID)
-	if mine.State == qorgau.StateDelivered {
-		// Opening registers it: from now on the body cannot say it never saw it.
-		if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateRegistered, r.User.Name, "opened", nil); err != nil {
-			return err
-		}
-		mine.State = qorgau.StateRegistered
-	}
 	stored, err := s.db.Replies(r.Context(), id)
 	if err != nil {
 		return err
@@ -164,38 +157,17 @@ func redirectable(st qorgau.ComplaintState, bodies []qorgau.Body) []qorgau.Body 
 // complaintReply seals a member's answer to the complainant's reply key and
 // the body's current key, logs the change to answered, and stores it.
 func (s *Server) complaintReply(w http.ResponseWriter, r *request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 0 {
-		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
-	}
-	if s.cfg.Log == nil || s.cfg.Complaints == nil {
-		return errNoLog
-	}
-	text := r.PostFormValue("text")
-	doc, _, _, err := s.openForMember(r, id, "to reply")
+	return s.consoleAction(w, r, func(id int64) error { return s.reply(r, id, r.PostFormValue("text")) })
+}
+
+// consoleAction checks the complaint belongs to the member's body, runs act
+// and returns to the complaint's page.
+func (s *Server) consoleAction(w http.ResponseWriter, r *request, act func(id int64) error) error {
+	id, err := s.memberComplaint(r)
 	if err != nil {
 		return err
 	}
-	if doc.Reply == nil {
-		return qorgau.Errorf(qorgau.EINVALID, "this complaint carries no reply key: the complainant cannot be answered through a kiosk")
-	}
-	to, err := seal.ParseRecipient(doc.Reply.Recipient)
-	if err != nil {
-		return qorgau.Errorf(qorgau.EINVALID, "the complaint's reply key is malformed")
-	}
-	bk, err := s.db.CurrentBodyKey(r.Context(), r.User.Body)
-	if err != nil {
-		return err
-	}
-	own, err := seal.ParseRecipient(bk.Recipient)
-	if err != nil {
-		return err
-	}
-	sealed, err := seal.SealReply(text, to, own)
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateAnswered, r.User.Name, "", sealed); err != nil {
+	if err := act(id); err != nil {
 		return err
 	}
 	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
@@ -257,55 +229,33 @@ func (s *Server) openForMember(r *request, id int64, why string) (*seal.Document
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if mine.State == qorgau.StateDelivered {
+		// Opening registers it: from now on the body cannot say it never saw it.
+		if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateRegistered, r.User.Name, "opened", nil); err != nil {
+			return nil, nil, nil, err
+		}
+		mine.State = qorgau.StateRegistered
+	}
 	return doc, c, mine, nil
 }
 
 // complaintExtend extends the term of the member's body's copy, with a
 // motivated reason, within the rule set's bound.
 func (s *Server) complaintExtend(w http.ResponseWriter, r *request) error {
-	id, err := s.memberComplaint(r)
-	if err != nil {
-		return err
-	}
-	day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("until"), s.cfg.Complaints.Calendar.Location)
-	if err != nil {
-		return qorgau.Errorf(qorgau.EINVALID, "the new term must be a date YYYY-MM-DD")
-	}
-	// The term ends at the end of the chosen day.
-	if err := s.cfg.Complaints.Extend(r.Context(), id, r.User.Body, day.AddDate(0, 0, 1), r.User.Name, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
-		return err
-	}
-	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.consoleAction(w, r, func(id int64) error {
+		return s.extend(r, id, r.PostFormValue("until"), r.PostFormValue("reason"))
+	})
 }
 
 // complaintClose closes the member's body's copy with an outcome and the
 // evidence considered.
 func (s *Server) complaintClose(w http.ResponseWriter, r *request) error {
-	id, err := s.memberComplaint(r)
-	if err != nil {
-		return err
-	}
 	if err := r.ParseForm(); err != nil {
 		return qorgau.Errorf(qorgau.EINVALID, "malformed form")
 	}
-	outcome := qorgau.Outcome(r.PostForm.Get("outcome"))
-	if !slices.Contains(qorgau.Outcomes, outcome) {
-		return qorgau.Errorf(qorgau.EINVALID, "choose an outcome")
-	}
-	var evidence []string
-	for _, e := range r.PostForm["evidence"] {
-		if !slices.Contains(qorgau.EvidenceKinds, qorgau.Evidence(e)) {
-			return qorgau.Errorf(qorgau.EINVALID, "unknown kind of evidence %q", e)
-		}
-		evidence = append(evidence, e)
-	}
-	detail := "outcome " + string(outcome) + "; evidence " + strings.Join(evidence, ",")
-	if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateClosed, r.User.Name, detail, nil); err != nil {
-		return err
-	}
-	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.consoleAction(w, r, func(id int64) error {
+		return s.closeCopy(r, id, r.PostForm.Get("outcome"), r.PostForm["evidence"])
+	})
 }
 
 // memberComplaint parses the complaint id of a member's action and checks

@@ -1,0 +1,233 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/seal"
+)
+
+// The staff JSON API (/api/v1/…) does what the console does, with the same
+// route table and the same session: a client signs in through /login like
+// a browser. Every answer is JSON; errors are {"error","message"}.
+
+type apiInboxItem struct {
+	ID       int64     `json:"id"`
+	Facility string    `json:"facility"`
+	Category string    `json:"category"`
+	Urgent   bool      `json:"urgent"`
+	Test     bool      `json:"test"`
+	Received time.Time `json:"received"`
+	State    string    `json:"state"`
+	Due      time.Time `json:"due"`
+	DaysLeft int       `json:"working_days_left"`
+	Overdue  bool      `json:"overdue"`
+}
+
+func (s *Server) apiInbox(w http.ResponseWriter, r *request) error {
+	items, err := s.db.Inbox(r.Context(), r.User.Body, 1000)
+	if err != nil {
+		return err
+	}
+	out := make([]apiInboxItem, len(items))
+	for i, it := range items {
+		left, overdue, _ := s.clock(it.Due)
+		out[i] = apiInboxItem{it.ID, it.Facility, string(it.Category), it.Urgent, it.Test, it.Received, string(it.State), it.Due, left, overdue}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"body": r.User.Body, "complaints": out})
+}
+
+type apiReply struct {
+	At     time.Time `json:"at"`
+	Author string    `json:"author"`
+	Text   string    `json:"text"`
+}
+
+type apiEvent struct {
+	At       time.Time `json:"at"`
+	Body     string    `json:"body"`
+	State    string    `json:"state"`
+	Event    string    `json:"event,omitempty"`
+	Actor    string    `json:"actor"`
+	Detail   string    `json:"detail,omitempty"`
+	LogIndex int64     `json:"log_index"`
+}
+
+// apiComplaint decrypts a complaint for a member of a body it was sent to,
+// as the console page does: audited first.
+func (s *Server) apiComplaint(w http.ResponseWriter, r *request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+	}
+	doc, c, mine, err := s.openForMember(r, id, "through the API")
+	if err != nil {
+		return err
+	}
+	ids := s.keys.get(r.Session.ID)
+	replies := []apiReply{}
+	stored, err := s.db.Replies(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	for _, rp := range stored {
+		if rp.Body != r.User.Body {
+			continue
+		}
+		text, err := seal.OpenReply(rp.Ciphertext, ids...)
+		if err != nil {
+			return err
+		}
+		replies = append(replies, apiReply{rp.At, rp.Author, text})
+	}
+	events := []apiEvent{}
+	evs, err := s.db.ComplaintEvents(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		events = append(events, apiEvent{e.At, e.Body, string(e.State), e.Event, e.Actor, e.Detail, e.LogIndex})
+	}
+	doc.Voice = nil // large; fetched on its own when played
+	left, overdue, _ := s.clock(mine.Due)
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"id": c.ID, "facility": c.Facility, "urgent": c.Urgent, "received": c.Received,
+		"state": mine.State, "due": mine.Due, "working_days_left": left, "overdue": overdue,
+		"document": doc, "replies": replies, "events": events,
+	})
+}
+
+// apiReplyTo answers the complainant: {"text": "…"}.
+func (s *Server) apiReplyTo(w http.ResponseWriter, r *request) error {
+	var req struct {
+		Text string `json:"text"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	return s.apiAction(w, r, func(id int64) error { return s.reply(r, id, req.Text) })
+}
+
+// apiExtend extends the term: {"until": "2026-12-31", "reason": "…"}.
+func (s *Server) apiExtend(w http.ResponseWriter, r *request) error {
+	var req struct {
+		Until  string `json:"until"`
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	return s.apiAction(w, r, func(id int64) error { return s.extend(r, id, req.Until, req.Reason) })
+}
+
+// apiClose closes the copy: {"outcome": "upheld", "evidence": ["medical"]}.
+func (s *Server) apiClose(w http.ResponseWriter, r *request) error {
+	var req struct {
+		Outcome  string   `json:"outcome"`
+		Evidence []string `json:"evidence"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	return s.apiAction(w, r, func(id int64) error { return s.closeCopy(r, id, req.Outcome, req.Evidence) })
+}
+
+// apiAction checks the complaint belongs to the member's body, runs act and
+// answers with the copy's new state.
+func (s *Server) apiAction(w http.ResponseWriter, r *request, act func(id int64) error) error {
+	id, err := s.memberComplaint(r)
+	if err != nil {
+		return err
+	}
+	if err := act(id); err != nil {
+		return err
+	}
+	c, err := s.db.Complaint(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	for _, b := range c.Bodies {
+		if b.Body == r.User.Body {
+			return writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": b.State, "due": b.Due})
+		}
+	}
+	return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
+}
+
+// reply seals text to the complainant's reply key and the body's key and
+// records the answer.
+func (s *Server) reply(r *request, id int64, text string) error {
+	doc, _, _, err := s.openForMember(r, id, "to reply")
+	if err != nil {
+		return err
+	}
+	if doc.Reply == nil {
+		return qorgau.Errorf(qorgau.EINVALID, "this complaint carries no reply key: the complainant cannot be answered through a kiosk")
+	}
+	to, err := seal.ParseRecipient(doc.Reply.Recipient)
+	if err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "the complaint's reply key is malformed")
+	}
+	bk, err := s.db.CurrentBodyKey(r.Context(), r.User.Body)
+	if err != nil {
+		return err
+	}
+	own, err := seal.ParseRecipient(bk.Recipient)
+	if err != nil {
+		return err
+	}
+	sealed, err := seal.SealReply(text, to, own)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateAnswered, r.User.Name, "", sealed)
+}
+
+// extend extends the term to the end of the day until (YYYY-MM-DD).
+func (s *Server) extend(r *request, id int64, until, reason string) error {
+	day, err := time.ParseInLocation("2006-01-02", until, s.cfg.Complaints.Calendar.Location)
+	if err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "the new term must be a date YYYY-MM-DD")
+	}
+	return s.cfg.Complaints.Extend(r.Context(), id, r.User.Body, day.AddDate(0, 0, 1), r.User.Name, strings.TrimSpace(reason))
+}
+
+// closeCopy closes the body's copy with an outcome and the evidence
+// considered.
+func (s *Server) closeCopy(r *request, id int64, outcome string, evidence []string) error {
+	if !slices.Contains(qorgau.Outcomes, qorgau.Outcome(outcome)) {
+		return qorgau.Errorf(qorgau.EINVALID, "choose an outcome")
+	}
+	for _, e := range evidence {
+		if !slices.Contains(qorgau.EvidenceKinds, qorgau.Evidence(e)) {
+			return qorgau.Errorf(qorgau.EINVALID, "unknown kind of evidence %q", e)
+		}
+	}
+	detail := "outcome " + outcome + "; evidence " + strings.Join(evidence, ",")
+	return s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateClosed, r.User.Name, detail, nil)
+}
+
+// apiStats is the public statistics as JSON.
+func (s *Server) apiStats(w http.ResponseWriter, r *request) error {
+	rows, err := s.db.ComplaintStats(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tabulate(rows))
+}
+
+// apiOpenAPI serves the API's description.
+func (s *Server) apiOpenAPI(w http.ResponseWriter, r *request) error {
+	b, err := assets.ReadFile("static/openapi.json")
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, err = w.Write(b)
+	return err
+}
