@@ -44,6 +44,7 @@ const (
 	AuditComplaintCoded     = "complaint.coded"
 	AuditFlagClearRequested = "torture.flag.clear.requested"
 	AuditFlagCleared        = "torture.flag.cleared"
+	AuditComplaintAssigned  = "complaint.assigned"
 )
 
 // AuditRecord is one entry of the append-only, hash-chained audit log. Hash

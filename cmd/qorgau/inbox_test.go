@@ -328,6 +328,30 @@ func TestTortureFlag(t *testing.T) {
 	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); !strings.Contains(body, `<input type="checkbox" name="torture" value="1">`) {
 		t.Error("after the second approval the coding form does not offer the flag as an unchecked box")
 	}
+	// Assigning: not to a member the complaint names; to a colleague, whose
+	// "assigned to me" filter then shows it.
+	coding.Set("named", "следователь "+worldColleague)
+	if st := post(member, "code", coding); st != http.StatusSeeOther {
+		t.Fatalf("recoding = %d", st)
+	}
+	if st := post(member, "assign", url.Values{"member": {worldColleague}}); st != http.StatusForbidden {
+		t.Errorf("assigning to a member the complaint names = %d, want 403", st)
+	}
+	coding.Set("named", "дежурный наряд")
+	post(member, "code", coding)
+	if st := post(member, "assign", url.Values{"member": {worldColleague}}); st != http.StatusSeeOther {
+		t.Fatalf("assigning = %d", st)
+	}
+	if _, body = getPage(t, colleague, srv.base()+"/inbox?mine=1"); !strings.Contains(body, `href="/inbox/`+id+`"`) {
+		t.Error("the colleague's inbox filtered to their complaints lacks the assigned one")
+	}
+	if _, body = getPage(t, member, srv.base()+"/inbox?mine=1"); strings.Contains(body, `href="/inbox/`+id+`"`) {
+		t.Error("the member's own filter shows a complaint assigned to someone else")
+	}
+	if st, _ := getPage(t, member, srv.base()+"/inbox?state=nonsense"); st != http.StatusBadRequest {
+		t.Errorf("an unknown state filter = %d, want 400", st)
+	}
+
 	srv.kill()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "qorgau.db"))
 	if err != nil {

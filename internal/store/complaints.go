@@ -27,10 +27,11 @@ type Complaint struct {
 
 // ComplaintBody is one recipient body's copy of a complaint.
 type ComplaintBody struct {
-	Body      string
-	State     qorgau.ComplaintState
-	Delivered time.Time
-	Due       time.Time
+	Body       string
+	State      qorgau.ComplaintState
+	Delivered  time.Time
+	Due        time.Time
+	AssignedTo string // a member's login name, "" while unassigned
 }
 
 // SaveComplaints stores complaints and their recipients in one
@@ -84,14 +85,14 @@ func (db *DB) Complaint(ctx context.Context, id int64) (*Complaint, error) {
 		return nil, notFound(err, "complaint %d not found", id)
 	}
 	c.Received = c.Received.UTC()
-	rows, err := db.r.QueryContext(ctx, `SELECT body, state, delivered_at, due_at FROM complaint_bodies WHERE complaint = $1 ORDER BY body`, id)
+	rows, err := db.r.QueryContext(ctx, `SELECT body, state, delivered_at, due_at, assigned_to FROM complaint_bodies WHERE complaint = $1 ORDER BY body`, id)
 	if err != nil {
 		return nil, fmt.Errorf("complaint %d: %w", id, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var b ComplaintBody
-		if err := rows.Scan(&b.Body, &b.State, &b.Delivered, &b.Due); err != nil {
+		if err := rows.Scan(&b.Body, &b.State, &b.Delivered, &b.Due, &b.AssignedTo); err != nil {
 			return nil, fmt.Errorf("complaint %d: %w", id, err)
 		}
 		b.Delivered, b.Due = b.Delivered.UTC(), b.Due.UTC()
@@ -150,27 +151,47 @@ func (db *DB) LogLeafTime(ctx context.Context, index int64) (time.Time, error) {
 
 // InboxItem is one complaint in a body's inbox.
 type InboxItem struct {
-	ID       int64
-	Facility string
-	Category qorgau.Category
-	Urgent   bool
-	Test     bool
-	Received time.Time
-	State    qorgau.ComplaintState
-	Due      time.Time
+	ID         int64
+	Facility   string
+	Category   qorgau.Category
+	Urgent     bool
+	Test       bool
+	Torture    bool // the person chose the category, or the body coded the flag
+	Received   time.Time
+	State      qorgau.ComplaintState
+	Due        time.Time
+	AssignedTo string
 }
 
-// Inbox returns a body's complaints, the most urgent and oldest-due first,
-// at most limit of them.
-func (db *DB) Inbox(ctx context.Context, body string, limit int) ([]InboxItem, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 200
+// InboxFilter narrows an inbox. Zero fields do not filter.
+type InboxFilter struct {
+	Facility   string
+	Category   qorgau.Category
+	State      qorgau.ComplaintState
+	OverdueAt  time.Time // only copies still open past their term at this time
+	Torture    bool      // only torture or ill-treatment allegations
+	AssignedTo string
+	Limit      int
+}
+
+// Inbox returns a body's complaints selected by f, the open, most urgent
+// and oldest-due first.
+func (db *DB) Inbox(ctx context.Context, body string, f InboxFilter) ([]InboxItem, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 200
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.facility, c.category, c.urgent, c.test, c.received_at, b.state, b.due_at
+	overdueOnly, overdueAt := !f.OverdueAt.IsZero(), f.OverdueAt.UTC()
+	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.facility, c.category, c.urgent, c.test,
+			c.category = 'torture' OR COALESCE(k.torture, FALSE), c.received_at, b.state, b.due_at, b.assigned_to
 		FROM complaint_bodies b JOIN complaints c ON c.id = b.complaint
+		LEFT JOIN complaint_codings k ON k.complaint = b.complaint AND k.body = b.body
 		WHERE b.body = $1
+		AND ($2 = '' OR c.facility = $2) AND ($3 = '' OR c.category = $3) AND ($4 = '' OR b.state = $4)
+		AND ($5 = '' OR b.assigned_to = $5)
+		AND (NOT $6 OR c.category = 'torture' OR COALESCE(k.torture, FALSE))
+		AND (NOT $7 OR (b.due_at < $8 AND b.state IN ('delivered', 'registered', 'under-review', 'extended')))
 		ORDER BY CASE WHEN b.state = 'closed' THEN 1 ELSE 0 END, c.urgent DESC, b.due_at, c.id
-		LIMIT $2`, body, limit)
+		LIMIT $9`, body, f.Facility, string(f.Category), string(f.State), f.AssignedTo, f.Torture, overdueOnly, overdueAt, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
@@ -178,13 +199,28 @@ func (db *DB) Inbox(ctx context.Context, body string, limit int) ([]InboxItem, e
 	var list []InboxItem
 	for rows.Next() {
 		var it InboxItem
-		if err := rows.Scan(&it.ID, &it.Facility, &it.Category, &it.Urgent, &it.Test, &it.Received, &it.State, &it.Due); err != nil {
+		if err := rows.Scan(&it.ID, &it.Facility, &it.Category, &it.Urgent, &it.Test, &it.Torture, &it.Received, &it.State, &it.Due, &it.AssignedTo); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
 		it.Received, it.Due = it.Received.UTC(), it.Due.UTC()
 		list = append(list, it)
 	}
 	return list, rows.Err()
+}
+
+// Assign assigns a body's copy of a complaint to a member of the body (by
+// name; "" unassigns) and appends audit in the same transaction.
+func (db *DB) Assign(ctx context.Context, complaint int64, body, member string, audit *qorgau.AuditRecord) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE complaint_bodies SET assigned_to = $1 WHERE complaint = $2 AND body = $3`, member, complaint, body)
+		if err != nil {
+			return fmt.Errorf("assign: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return qorgau.Errorf(ENOTFOUND, "complaint %d was not sent to %s", complaint, body)
+		}
+		return db.appendAudit(ctx, tx, audit)
+	})
 }
 
 // ComplaintEvent is a change of a body's copy of a complaint.

@@ -29,7 +29,12 @@ type apiInboxItem struct {
 }
 
 func (s *Server) apiInbox(w http.ResponseWriter, r *request) error {
-	items, err := s.db.Inbox(r.Context(), r.User.Body, 1000)
+	f, err := s.inboxFilter(r)
+	if err != nil {
+		return err
+	}
+	f.Limit = 1000
+	items, err := s.db.Inbox(r.Context(), r.User.Body, f)
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,7 @@ func (s *Server) registerRoutes() {
 	s.route("POST /inbox/{id}/code", Staff, membersOnly, s.complaintCode)
 	s.route("POST /inbox/{id}/clear-flag", Staff, membersOnly, s.complaintClearFlag)
 	s.route("POST /inbox/{id}/approve-clear", Staff, membersOnly, s.complaintApproveClear)
+	s.route("POST /inbox/{id}/assign", Staff, membersOnly, s.complaintAssign)
 
 	s.route("GET /stats", Public, nil, s.stats)
 	s.route("GET /stats.csv", Public, nil, s.statsCSV)

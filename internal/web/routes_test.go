@@ -46,6 +46,7 @@ var allow = map[string][]qorgau.Role{
 	"POST /inbox/{id}/code":          {qorgau.RoleMember},
 	"POST /inbox/{id}/clear-flag":    {qorgau.RoleMember},
 	"POST /inbox/{id}/approve-clear": {qorgau.RoleMember},
+	"POST /inbox/{id}/assign":        {qorgau.RoleMember},
 
 	"GET /api/v1/openapi.json":                     nil,
 	"GET /api/v1/stats":                            nil,

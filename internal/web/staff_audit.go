@@ -78,7 +78,7 @@ var auditActions = []string{
 	qorgau.AuditTOTPEnrolled, qorgau.AuditTOTPFailed, qorgau.AuditPasswordChange,
 	qorgau.AuditUserAdded, qorgau.AuditUserChanged, qorgau.AuditUserDisabled,
 	qorgau.AuditImport, qorgau.AuditExport, qorgau.AuditComplaintRead,
-	qorgau.AuditComplaintCoded, qorgau.AuditFlagClearRequested, qorgau.AuditFlagCleared,
+	qorgau.AuditComplaintCoded, qorgau.AuditFlagClearRequested, qorgau.AuditFlagCleared, qorgau.AuditComplaintAssigned,
 }
 
 func (s *Server) usersList(w http.ResponseWriter, r *request) error {

@@ -38,7 +38,12 @@ func (s *Server) clock(due time.Time) (daysLeft int, overdue, soon bool) {
 // inbox lists the complaints addressed to the member's body: content stays
 // sealed here; only the routing data and the clock are shown.
 func (s *Server) inbox(w http.ResponseWriter, r *request) error {
-	items, err := s.db.Inbox(r.Context(), r.User.Body, 500)
+	f, err := s.inboxFilter(r)
+	if err != nil {
+		return err
+	}
+	f.Limit = 500
+	items, err := s.db.Inbox(r.Context(), r.User.Body, f)
 	if err != nil {
 		return err
 	}
@@ -53,11 +58,22 @@ func (s *Server) inbox(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	facilities, err := s.db.FacilitySummaries(r.Context(), "", "")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
 	return s.render(w, r, http.StatusOK, "inbox", "inbox.title", struct {
-		Body   string
-		Rows   []inboxRow
-		Locked bool // the session holds no key of the body
-	}{body.Name(r.L.Code), rows, len(s.keys.get(r.Session.ID)) == 0})
+		Body       string
+		Rows       []inboxRow
+		Locked     bool // the session holds no key of the body
+		Facilities []qorgau.FacilitySummary
+		Categories []qorgau.Category
+		States     []qorgau.ComplaintState
+		Q          map[string]string
+	}{body.Name(r.L.Code), rows, len(s.keys.get(r.Session.ID)) == 0, facilities, qorgau.Categories, qorgau.ComplaintStates,
+		map[string]string{"facility": q.Get("facility"), "category": q.Get("category"), "state": q.Get("state"),
+			"overdue": q.Get("overdue"), "torture": q.Get("torture"), "mine": q.Get("mine")}})
 }
 
 // complaintPage decrypts one complaint for a member of a body it was sent
@@ -123,9 +139,20 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 	if err != nil && qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 		return err
 	}
+	bodyMembers, err := s.db.BodyMembers(r.Context(), r.User.Body)
+	if err != nil {
+		return err
+	}
+	var members []string
+	for _, m := range bodyMembers {
+		if !m.Disabled {
+			members = append(members, m.Name)
+		}
+	}
 	return s.render(w, r, http.StatusOK, "complaint", "complaint.title", struct {
 		Coding     *store.Coding
 		Pending    *store.FlagClearing
+		Members    []string
 		Kinds      []qorgau.AppealKind
 		Categories []qorgau.Category
 		Complaint  *store.Complaint
@@ -142,7 +169,7 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		Outcomes   []qorgau.Outcome
 		Evidence   []qorgau.Evidence
 		Redirect   []qorgau.Body // bodies it may be redirected to; none when it may not
-	}{coding, pending, qorgau.AppealKinds, qorgau.Categories, c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
+	}{coding, pending, members, qorgau.AppealKinds, qorgau.Categories, c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
 		mine.State.CanBecome(qorgau.StateExtended), mine.State.CanBecome(qorgau.StateClosed), qorgau.Outcomes, qorgau.EvidenceKinds,
 		redirectable(mine.State, others)})
 }
@@ -384,6 +411,63 @@ func names(named string, b *qorgau.Body) bool {
 		for _, n := range []string{b.Code, b.NameKK, b.NameRU, b.NameEN} {
 			n = strings.ToLower(n)
 			if n != "" && (strings.Contains(line, n) || strings.Contains(n, line)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inboxFilter reads the inbox filters of the query string, refusing values
+// that are not in their closed sets.
+func (s *Server) inboxFilter(r *request) (store.InboxFilter, error) {
+	q := r.URL.Query()
+	f := store.InboxFilter{Facility: q.Get("facility"), Category: qorgau.Category(q.Get("category")),
+		State: qorgau.ComplaintState(q.Get("state")), Torture: q.Get("torture") == "1"}
+	if f.Category != "" && !slices.Contains(qorgau.Categories, f.Category) {
+		return f, qorgau.Errorf(qorgau.EINVALID, "unknown category %q", f.Category)
+	}
+	if f.State != "" && !slices.Contains(qorgau.ComplaintStates, f.State) {
+		return f, qorgau.Errorf(qorgau.EINVALID, "unknown state %q", f.State)
+	}
+	if q.Get("overdue") == "1" {
+		f.OverdueAt = s.Now()
+	}
+	if q.Get("mine") == "1" {
+		f.AssignedTo = r.User.Name
+	}
+	return f, nil
+}
+
+// complaintAssign assigns the body's copy to one of the body's members, who
+// must not be named in the complaint.
+func (s *Server) complaintAssign(w http.ResponseWriter, r *request) error {
+	return s.consoleAction(w, r, func(id int64) error {
+		to := r.PostFormValue("member")
+		if to != "" {
+			u, err := s.db.UserByName(r.Context(), to)
+			if err != nil || u.Role != qorgau.RoleMember || u.Body != r.User.Body || u.Disabled {
+				return qorgau.Errorf(qorgau.EINVALID, "%q is not an active member of your body", to)
+			}
+			if coding, err := s.db.Coding(r.Context(), id, r.User.Body); err == nil && namesPerson(coding.Named, u) {
+				return qorgau.Errorf(qorgau.EFORBIDDEN, "the complaint names %s: it cannot be assigned to them", to)
+			}
+		}
+		return s.db.Assign(r.Context(), id, r.User.Body, to, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintAssigned,
+			Target: strconv.FormatInt(id, 10), Detail: "to " + to, Addr: r.Addr})
+	})
+}
+
+// namesPerson reports whether the named lines mention the user by login or
+// full name.
+func namesPerson(named string, u *qorgau.User) bool {
+	for _, line := range strings.Split(strings.ToLower(named), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		for _, n := range []string{u.Name, u.FullName} {
+			if n = strings.ToLower(n); n != "" && strings.Contains(line, n) {
 				return true
 			}
 		}
