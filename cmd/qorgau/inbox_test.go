@@ -16,6 +16,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/kiosk"
 	"qorgau.kz/qorgau/internal/seal"
 )
 
@@ -449,5 +450,61 @@ func TestStaffAPI(t *testing.T) {
 	}
 	if st, b := getPage(t, &http.Client{}, srv.base()+"/api/v1/openapi.json"); st != 200 || !strings.Contains(b, `"/api/v1/complaints/{id}/reply"`) {
 		t.Errorf("openapi.json = %d", st)
+	}
+}
+
+// TestVoice files a complaint with a voice recording and plays it in the
+// console: the page offers an audio player, and the recording comes back
+// as sent, uncached.
+func TestVoice(t *testing.T) {
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	voice := []byte("OggS\x00fake-opus-frames")
+	to, err := kt.dir.Recipients("PROS-KZ-35")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := &seal.Document{V: seal.DocumentVersion, Kind: seal.KindComplaint, Category: string(qorgau.CategoryMedical), Lang: "kk",
+		Facility: kt.enrol.Facility, Bodies: []string{"PROS-KZ-35"}, Written: time.Now().UTC().Truncate(time.Second),
+		Voice: &seal.Voice{Type: "audio/ogg; codecs=opus", Data: voice}}
+	env, err := seal.Seal(doc, to, kt.Key, kt.DeviceID, "voice-1", seal.Options{Reply: reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := kt.Submit(context.Background(), env.Marshal(), kiosk.Routing{Bodies: []string{"PROS-KZ-35"}, Category: qorgau.CategoryMedical, LookupID: reply.LookupID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(res.Complaint, 10)
+	member := consoleLogin(t, w, srv.base(), worldMember)
+	var body string
+	for range 50 {
+		var st int
+		if st, body = getPage(t, member, srv.base()+"/inbox/"+id); st == 200 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(body, `<audio controls preload="none" src="/inbox/`+id+`/voice">`) {
+		t.Fatal("the complaint page has no audio player")
+	}
+	resp, err := member.Get(srv.base() + "/inbox/" + id + "/voice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != string(voice) || resp.Header.Get("Content-Type") != "audio/ogg; codecs=opus" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("voice = %d %q %q %q", resp.StatusCode, got, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"))
+	}
+	outsider := consoleLogin(t, w, srv.base(), worldOutsider)
+	if st, _ := getPage(t, outsider, srv.base()+"/inbox/"+id+"/voice"); st != http.StatusNotFound {
+		t.Errorf("another body's member playing it = %d, want 404", st)
 	}
 }

@@ -73,6 +73,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /users", Staff, adminOnly, s.usersList)
 	s.route("GET /inbox", Staff, membersOnly, s.inbox)
 	s.route("GET /inbox/{id}", Staff, membersOnly, s.complaintPage)
+	s.route("GET /inbox/{id}/voice", Staff, membersOnly, s.complaintVoice)
 	s.route("POST /inbox/{id}/reply", Staff, membersOnly, s.complaintReply)
 	s.route("POST /inbox/{id}/extend", Staff, membersOnly, s.complaintExtend)
 	s.route("POST /inbox/{id}/close", Staff, membersOnly, s.complaintClose)

@@ -39,6 +39,7 @@ var allow = map[string][]qorgau.Role{
 	"GET /users":                     {qorgau.RoleAdmin},
 	"GET /inbox":                     {qorgau.RoleMember},
 	"GET /inbox/{id}":                {qorgau.RoleMember},
+	"GET /inbox/{id}/voice":          {qorgau.RoleMember},
 	"POST /inbox/{id}/reply":         {qorgau.RoleMember},
 	"POST /inbox/{id}/extend":        {qorgau.RoleMember},
 	"POST /inbox/{id}/close":         {qorgau.RoleMember},

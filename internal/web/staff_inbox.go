@@ -474,3 +474,30 @@ func namesPerson(named string, u *qorgau.User) bool {
 	}
 	return false
 }
+
+// complaintVoice plays a complaint's voice recording: decrypted in the
+// member's session like the text, audited, never cached.
+func (s *Server) complaintVoice(w http.ResponseWriter, r *request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 0 {
+		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+	}
+	doc, _, _, err := s.openForMember(r, id, "to play the voice recording")
+	if err != nil {
+		return err
+	}
+	if doc.Voice == nil || len(doc.Voice.Data) == 0 {
+		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d has no voice recording", id)
+	}
+	ctype := doc.Voice.Type
+	if !strings.HasPrefix(ctype, "audio/") {
+		// The type came from a kiosk; serve nothing a browser would run.
+		ctype = "application/octet-stream"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Disposition", "inline")
+	_, err = w.Write(doc.Voice.Data)
+	return err
+}
