@@ -62,20 +62,10 @@ func getPage(t *testing.T, c *http.Client, u string) (int, string) {
 // only in that member's session, the reading is in the audit log, and
 // nobody else can open it.
 func TestInbox(t *testing.T) {
-	w := newWorld(t, 1)
-	srv := startServe(t, w.dir)
-	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, srv, kt, code, reply := openWorld(t)
 	const text = "Меня избили в дежурной части 12 ноября, врач не осмотрел."
 	p := kt.seal(t, text, qorgau.CategoryMedical, []string{"PROS-KZ-35"}, code, reply, "inbox-1")
-	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := kt.submit(t, p)
 	id := strconv.FormatInt(res.Complaint, 10)
 
 	member := consoleLogin(t, w, srv.base(), worldMember)
@@ -204,20 +194,10 @@ func TestInbox(t *testing.T) {
 // content is sealed anew to that body, whose member can then read it, and
 // the first body's copy is marked redirected.
 func TestRedirect(t *testing.T) {
-	w := newWorld(t, 1)
-	srv := startServe(t, w.dir)
-	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, srv, kt, code, reply := openWorld(t)
 	const text = "Вопрос о пенсии, не о колонии."
 	p := kt.seal(t, text, qorgau.CategoryOther, []string{"PROS-KZ-35"}, code, reply, "redirect-1")
-	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := kt.submit(t, p)
 	id := strconv.FormatInt(res.Complaint, 10)
 	member := consoleLogin(t, w, srv.base(), worldMember)
 	for range 50 {
@@ -270,19 +250,9 @@ func TestRedirect(t *testing.T) {
 // a second member's approval: the coding form cannot clear it, and the
 // member who asked cannot approve their own request.
 func TestTortureFlag(t *testing.T) {
-	w := newWorld(t, 1)
-	srv := startServe(t, w.dir)
-	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, srv, kt, code, reply := openWorld(t)
 	p := kt.seal(t, "Меня били дубинкой в дежурной части.", qorgau.CategoryTorture, []string{"NPM", "OMBUDSMAN", "PROS-KZ-35"}, code, reply, "torture-1")
-	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := kt.submit(t, p)
 	id := strconv.FormatInt(res.Complaint, 10)
 	member := consoleLogin(t, w, srv.base(), worldMember)
 	colleague := consoleLogin(t, w, srv.base(), worldColleague)
@@ -371,20 +341,10 @@ func TestTortureFlag(t *testing.T) {
 // TestStaffAPI reads and answers a complaint through /api/v1 with a
 // session, and checks the same permissions as the console.
 func TestStaffAPI(t *testing.T) {
-	w := newWorld(t, 1)
-	srv := startServe(t, w.dir)
-	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, srv, kt, code, reply := openWorld(t)
 	const text = "Нет горячей воды третий месяц."
 	p := kt.seal(t, text, qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "api-1")
-	res, err := kt.Submit(context.Background(), p.envelope, p.routing)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := kt.submit(t, p)
 	id := strconv.FormatInt(res.Complaint, 10)
 	member := consoleLogin(t, w, srv.base(), worldMember)
 	var inbox struct {
@@ -457,14 +417,7 @@ func TestStaffAPI(t *testing.T) {
 // console: the page offers an audio player, and the recording comes back
 // as sent, uncached.
 func TestVoice(t *testing.T) {
-	w := newWorld(t, 1)
-	srv := startServe(t, w.dir)
-	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, srv, kt, _, reply := openWorld(t)
 	voice := []byte("OggS\x00fake-opus-frames")
 	to, err := kt.dir.Recipients("PROS-KZ-35")
 	if err != nil {
@@ -507,4 +460,19 @@ func TestVoice(t *testing.T) {
 	if st, _ := getPage(t, outsider, srv.base()+"/inbox/"+id+"/voice"); st != http.StatusNotFound {
 		t.Errorf("another body's member playing it = %d, want 404", st)
 	}
+}
+
+// openWorld starts a server on a new world, enrols terminal T-1, and derives
+// a receipt code's reply key for it.
+func openWorld(t *testing.T) (*world, *server, *kioskTerminal, string, *seal.ReplyKey) {
+	t.Helper()
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, srv, kt, code, reply
 }

@@ -172,3 +172,13 @@ func (k *kioskTerminal) seal(t testing.TB, text string, category qorgau.Category
 	return prepared{envelope: env.Marshal(), code: code, idem: idem,
 		routing: kiosk.Routing{Bodies: bodies, Category: category, LookupID: reply.LookupID}}
 }
+
+// submit sends a prepared complaint and fails the test if it is refused.
+func (k *kioskTerminal) submit(t testing.TB, p prepared) *kiosk.Submitted {
+	t.Helper()
+	res, err := k.Submit(context.Background(), p.envelope, p.routing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

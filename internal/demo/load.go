@@ -99,19 +99,8 @@ func Load(ctx context.Context, db *store.DB, seed int64) (list []Account, loaded
 		return nil, false, err
 	}
 	if len(existing) > 0 && complete {
-		for _, a := range accounts(c) {
-			got, ok, err := ensureAccount(ctx, db, a, false)
-			if err != nil {
-				return nil, false, err
-			}
-			if ok {
-				list = append(list, got)
-			}
-		}
-		if err := ensureKeys(ctx, db, c); err != nil {
-			return nil, false, fmt.Errorf("load demo keys: %w", err)
-		}
-		return list, false, nil
+		list, err := ensureAccountsAndKeys(ctx, db, c, false)
+		return list, false, err
 	}
 
 	if err := checkRegions(ctx, db); err != nil {
@@ -133,19 +122,28 @@ func Load(ctx context.Context, db *store.DB, seed int64) (list []Account, loaded
 	if err := db.SaveDevices(ctx, c.Devices, audit("devices", len(c.Devices))); err != nil {
 		return nil, false, fmt.Errorf("load demo: %w", err)
 	}
+	list, err = ensureAccountsAndKeys(ctx, db, c, true)
+	return list, err == nil, err
+}
+
+// ensureAccountsAndKeys returns the demo accounts that work as published,
+// creating missing ones if create is set, and makes sure every body has a
+// key.
+func ensureAccountsAndKeys(ctx context.Context, db *store.DB, c *Country, create bool) ([]Account, error) {
+	var list []Account
 	for _, a := range accounts(c) {
-		got, ok, err := ensureAccount(ctx, db, a, true)
+		got, ok, err := ensureAccount(ctx, db, a, create)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if ok {
 			list = append(list, got)
 		}
 	}
 	if err := ensureKeys(ctx, db, c); err != nil {
-		return nil, false, fmt.Errorf("load demo keys: %w", err)
+		return nil, fmt.Errorf("load demo keys: %w", err)
 	}
-	return list, true, nil
+	return list, nil
 }
 
 // ensureAccount returns the demo account a as the store holds it, and

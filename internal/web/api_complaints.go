@@ -29,19 +29,13 @@ type apiInboxItem struct {
 }
 
 func (s *Server) apiInbox(w http.ResponseWriter, r *request) error {
-	f, err := s.inboxFilter(r)
+	rows, err := s.inboxRows(r, 1000)
 	if err != nil {
 		return err
 	}
-	f.Limit = 1000
-	items, err := s.db.Inbox(r.Context(), r.User.Body, f)
-	if err != nil {
-		return err
-	}
-	out := make([]apiInboxItem, len(items))
-	for i, it := range items {
-		left, overdue, _ := s.clock(it.Due)
-		out[i] = apiInboxItem{it.ID, it.Facility, string(it.Category), it.Urgent, it.Test, it.Received, string(it.State), it.Due, left, overdue}
+	out := make([]apiInboxItem, len(rows))
+	for i, it := range rows {
+		out[i] = apiInboxItem{it.ID, it.Facility, string(it.Category), it.Urgent, it.Test, it.Received, string(it.State), it.Due, it.DaysLeft, it.Overdue}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"body": r.User.Body, "complaints": out})
 }

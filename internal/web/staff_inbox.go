@@ -38,21 +38,9 @@ func (s *Server) clock(due time.Time) (daysLeft int, overdue, soon bool) {
 // inbox lists the complaints addressed to the member's body: content stays
 // sealed here; only the routing data and the clock are shown.
 func (s *Server) inbox(w http.ResponseWriter, r *request) error {
-	f, err := s.inboxFilter(r)
+	rows, err := s.inboxRows(r, 500)
 	if err != nil {
 		return err
-	}
-	f.Limit = 500
-	items, err := s.db.Inbox(r.Context(), r.User.Body, f)
-	if err != nil {
-		return err
-	}
-	rows := make([]inboxRow, len(items))
-	for i, it := range items {
-		rows[i].InboxItem = it
-		if it.State != qorgau.StateClosed && it.State != qorgau.StateAnswered && it.State != qorgau.StateAnswerDelivered {
-			rows[i].DaysLeft, rows[i].Overdue, rows[i].DueSoon = s.clock(it.Due)
-		}
 	}
 	body, err := s.db.Body(r.Context(), r.User.Body)
 	if err != nil {
@@ -416,6 +404,29 @@ func names(named string, b *qorgau.Body) bool {
 		}
 	}
 	return false
+}
+
+// inboxRows returns the member's inbox, filtered by the query string, with
+// the clock of every copy still waiting for an answer. The console and the
+// API show the same rows.
+func (s *Server) inboxRows(r *request, limit int) ([]inboxRow, error) {
+	f, err := s.inboxFilter(r)
+	if err != nil {
+		return nil, err
+	}
+	f.Limit = limit
+	items, err := s.db.Inbox(r.Context(), r.User.Body, f)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]inboxRow, len(items))
+	for i, it := range items {
+		rows[i].InboxItem = it
+		if it.State != qorgau.StateClosed && it.State != qorgau.StateAnswered && it.State != qorgau.StateAnswerDelivered {
+			rows[i].DaysLeft, rows[i].Overdue, rows[i].DueSoon = s.clock(it.Due)
+		}
+	}
+	return rows, nil
 }
 
 // inboxFilter reads the inbox filters of the query string, refusing values
