@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -25,16 +27,38 @@ type Locale struct {
 	msgs map[string]string
 }
 
+// loadLocales reads each language's catalogue: locales/{code}.json and
+// any locales/{part}.{code}.json beside it, so that a part of the console
+// keeps its own strings. A key defined twice is an error.
 func loadLocales() (map[string]*Locale, error) {
 	m := map[string]*Locale{}
 	for _, code := range languages {
-		b, err := assets.ReadFile("locales/" + code + ".json")
+		files, err := fs.Glob(assets, "locales/*"+code+".json")
 		if err != nil {
-			return nil, fmt.Errorf("locale %s: %w", code, err)
+			return nil, err
 		}
-		l := &Locale{Code: code}
-		if err := json.Unmarshal(b, &l.msgs); err != nil {
-			return nil, fmt.Errorf("locale %s: %w", code, err)
+		l := &Locale{Code: code, msgs: map[string]string{}}
+		for _, f := range files {
+			if base := path.Base(f); base != code+".json" && !strings.HasSuffix(base, "."+code+".json") {
+				continue
+			}
+			b, err := assets.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("locale %s: %w", code, err)
+			}
+			var part map[string]string
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			for k, v := range part {
+				if _, dup := l.msgs[k]; dup {
+					return nil, fmt.Errorf("%s: key %q is defined twice", f, k)
+				}
+				l.msgs[k] = v
+			}
+		}
+		if len(l.msgs) == 0 {
+			return nil, fmt.Errorf("locale %s: no catalogue", code)
 		}
 		m[code] = l
 	}
