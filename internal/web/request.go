@@ -34,24 +34,33 @@ const touchEvery = time.Minute
 
 func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) *request {
 	req := &request{Request: r, L: s.localeFor(r), Addr: remoteIP(r)}
-	c, err := r.Cookie(s.sessionCookieName())
-	if err != nil || c.Value == "" {
+	token, bearer := "", false
+	if c, err := r.Cookie(s.sessionCookieName()); err == nil && c.Value != "" {
+		token = c.Value
+	} else if token = bearerToken(r); token != "" {
+		bearer = true
+	} else {
 		return req
 	}
-	id := auth.TokenID(c.Value)
+	forget := func() {
+		if !bearer {
+			s.clearSessionCookie(w)
+		}
+	}
+	id := auth.TokenID(token)
 	sess, user, err := s.db.Session(r.Context(), id)
 	if err != nil {
 		if qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			s.log.Error("load session", "err", err)
 		}
-		s.clearSessionCookie(w)
+		forget()
 		return req
 	}
 	now := s.Now()
 	if user.Disabled || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout || now.Sub(sess.CreatedAt) > s.cfg.MaxSessionAge {
 		s.db.DeleteSession(r.Context(), id)
 		s.keys.drop(id)
-		s.clearSessionCookie(w)
+		forget()
 		return req
 	}
 	if now.Sub(sess.LastSeen) > touchEvery {

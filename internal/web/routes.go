@@ -88,6 +88,8 @@ func (s *Server) registerRoutes() {
 
 	s.route("GET /api/v1/openapi.json", Public, nil, s.apiOpenAPI)
 	s.route("GET /api/v1/stats", Public, nil, s.apiStats)
+	s.route("POST /api/v1/session", Public, nil, s.apiSignIn)
+	s.route("DELETE /api/v1/session", Staff, anyRole, s.apiSignOut)
 	s.route("GET /api/v1/inbox", Staff, membersOnly, s.apiInbox)
 	s.route("GET /api/v1/complaints/{id}", Staff, membersOnly, s.apiComplaint)
 	s.route("POST /api/v1/complaints/{id}/reply", Staff, membersOnly, s.apiReplyTo)

@@ -51,6 +51,8 @@ var allow = map[string][]qorgau.Role{
 
 	"GET /api/v1/openapi.json":                     nil,
 	"GET /api/v1/stats":                            nil,
+	"POST /api/v1/session":                         nil,
+	"DELETE /api/v1/session":                       {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison, qorgau.RoleAuditor},
 	"GET /api/v1/inbox":                            {qorgau.RoleMember},
 	"GET /api/v1/complaints/{id}":                  {qorgau.RoleMember},
 	"POST /api/v1/complaints/{id}/reply":           {qorgau.RoleMember},
