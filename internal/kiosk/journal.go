@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -67,6 +68,13 @@ func OpenJournal(path, boot string, now func() time.Time) (*Journal, error) {
 	j.f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
+	}
+	if b == nil {
+		// A new file: make its name durable before entries rely on it.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			j.f.Close()
+			return nil, err
+		}
 	}
 	return j, nil
 }
