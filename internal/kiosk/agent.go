@@ -135,7 +135,9 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+		// Long enough for a 16 MiB envelope with a voice recording over a
+		// slow line; heartbeats set their own, shorter deadline.
+		cfg.HTTP = &http.Client{Timeout: 2 * time.Minute}
 	}
 	if cfg.RetryMin <= 0 {
 		cfg.RetryMin = 500 * time.Millisecond
