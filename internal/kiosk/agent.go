@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/tlog"
 )
 
 // Config configures an Agent.
@@ -137,7 +139,15 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.HTTP == nil {
 		// Long enough for a 16 MiB envelope with a voice recording over a
 		// slow line; heartbeats set their own, shorter deadline.
-		cfg.HTTP = &http.Client{Timeout: 2 * time.Minute}
+		cfg.HTTP = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			ForceAttemptHTTP2:     true,
+			ExpectContinueTimeout: time.Second,
+		}}
 	}
 	if cfg.RetryMin <= 0 {
 		cfg.RetryMin = 500 * time.Millisecond
@@ -299,7 +309,36 @@ func (a *Agent) refresh(ctx context.Context) error {
 	a.dir, a.dirAt, a.fac = d, a.now(), f
 	a.state.DirectoryVersion = max(a.state.DirectoryVersion, d.Version)
 	a.mu.Unlock()
+	if err := a.observeLog(ctx); err != nil {
+		a.log.Warn("log checkpoint", "err", err)
+	}
 	return a.saveState()
+}
+
+// observeLog reads the log's published checkpoint, checks its signature
+// with the pinned log key, and remembers its size if it is the largest
+// seen, so that the heartbeats can tell the server what this terminal saw
+// even when it files nothing.
+func (a *Agent) observeLog(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(a.cfg.Server, "/")+"/log/checkpoint", nil)
+	if err != nil {
+		return err
+	}
+	var b []byte
+	if err := roundTrip(a.cfg.HTTP, req, &b); err != nil {
+		return err
+	}
+	cp, err := tlog.OpenCheckpoint(b, a.logV)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if cp.Size < a.state.LogSize {
+		a.log.Error("the server publishes a smaller log than this terminal has seen", "published", cp.Size, "seen", a.state.LogSize)
+	}
+	a.state.LogSize = max(a.state.LogSize, cp.Size)
+	return nil
 }
 
 func (a *Agent) saveState() error {

@@ -15,6 +15,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/tlog"
 )
 
 type runningAgent struct {
@@ -420,5 +421,37 @@ func TestAgentPrinter(t *testing.T) {
 	b, _ := os.ReadFile(cfg.Printer)
 	if !bytes.Equal(b, ReceiptTicket(s.Code)) {
 		t.Errorf("printer got %q", b)
+	}
+}
+
+// TestAgentSeesPublishedLog: a terminal that files nothing still learns
+// the log's size from the signed checkpoint, and only from one signed
+// with the pinned key.
+func TestAgentSeesPublishedLog(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, agentConfig(f, t.TempDir()))
+	f.mu.Lock()
+	for i := range 5 {
+		f.appendLeaf([]byte(fmt.Sprintf("another terminal's complaint %d", i)))
+	}
+	f.mu.Unlock()
+	waitFor(t, "the log size from the checkpoint", func() bool { return a.Status().LogSize == 5 })
+	waitFor(t, "a heartbeat carrying it", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.heartbeats) > 0 && f.heartbeats[len(f.heartbeats)-1].LogSize == 5
+	})
+	// A checkpoint signed with another key is not believed.
+	skey, _, _ := tlog.GenerateKey("fake.test/log")
+	f.mu.Lock()
+	f.signer, _, _ = tlog.NewSigner(skey)
+	f.hashes, f.leaves = nil, 0
+	for i := range 9 {
+		f.appendLeaf([]byte(fmt.Sprint(i)))
+	}
+	f.mu.Unlock()
+	time.Sleep(300 * time.Millisecond) // a few refreshes
+	if got := a.Status().LogSize; got != 5 {
+		t.Errorf("log size after a forged checkpoint = %d, want 5", got)
 	}
 }

@@ -147,6 +147,12 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			ReplySalt:    base64.StdEncoding.EncodeToString(f.salt), ServerTime: time.Now().Unix()})
 		return
 	}
+	if r.URL.Path == "/log/checkpoint" {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		w.Write(f.signCheckpoint())
+		return
+	}
 	// Every other request is signed by the enrolled device.
 	f.mu.Lock()
 	pub := f.pub
@@ -315,13 +321,7 @@ func (f *fakeServer) appendLeaf(obj []byte) []byte {
 		f.t.Error(err)
 		return nil
 	}
-	hr := sumtlog.HashReaderFunc(func(idx []int64) ([]sumtlog.Hash, error) {
-		out := make([]sumtlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = f.hashes[x]
-		}
-		return out, nil
-	})
+	hr := f.hashReader()
 	hs, err := sumtlog.StoredHashes(f.leaves, rec, hr)
 	if err != nil {
 		f.t.Error(err)
@@ -330,17 +330,12 @@ func (f *fakeServer) appendLeaf(obj []byte) []byte {
 	f.hashes = append(f.hashes, hs...)
 	index := f.leaves
 	f.leaves++
-	root, _ := sumtlog.TreeHash(f.leaves, hr)
 	proof, err := sumtlog.ProveRecord(f.leaves, index, hr)
 	if err != nil {
 		f.t.Error(err)
 		return nil
 	}
-	cp, err := note.Sign(&note.Note{Text: tlog.Checkpoint{Origin: "fake.test/log", Size: f.leaves, Root: root}.String()}, f.signer)
-	if err != nil {
-		f.t.Error(err)
-		return nil
-	}
+	cp := f.signCheckpoint()
 	return (&tlog.Receipt{Index: index, Salt: salt, Record: rec, Proof: proof, Checkpoint: cp}).Marshal()
 }
 
@@ -401,4 +396,27 @@ func (f *fakeServer) count() (complaints, submits int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.complaints), f.submits
+}
+
+func (f *fakeServer) hashReader() sumtlog.HashReader {
+	return sumtlog.HashReaderFunc(func(idx []int64) ([]sumtlog.Hash, error) {
+		out := make([]sumtlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = f.hashes[x]
+		}
+		return out, nil
+	})
+}
+
+// signCheckpoint signs the log's current size and root.
+func (f *fakeServer) signCheckpoint() []byte {
+	root, err := sumtlog.TreeHash(f.leaves, f.hashReader())
+	if err != nil {
+		f.t.Error(err)
+	}
+	cp, err := note.Sign(&note.Note{Text: tlog.Checkpoint{Origin: "fake.test/log", Size: f.leaves, Root: root}.String()}, f.signer)
+	if err != nil {
+		f.t.Error(err)
+	}
+	return cp
 }
