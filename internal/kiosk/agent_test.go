@@ -201,6 +201,8 @@ func TestAgentRestart(t *testing.T) {
 	}
 	a.stop()
 	os.WriteFile(filepath.Join(dir, "outbox", ".tmp-torn.env-123"), []byte("half"), 0o600)
+	// A damaged item (a failing disk) first in line must not block the rest.
+	os.WriteFile(filepath.Join(dir, "outbox", "00000000000000000000-damaged.env"), []byte(`{"id":"dam`), 0o600)
 	if st, err := os.Stat(filepath.Join(dir, fileKey)); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("device key: %v %v, want mode 0600", st.Mode(), err)
 	}
@@ -219,6 +221,9 @@ func TestAgentRestart(t *testing.T) {
 	}
 	if f.tokenUse != 1 {
 		t.Errorf("the token was presented %d times, want once", f.tokenUse)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outbox", "rejected", "00000000000000000000-damaged.env")); err != nil {
+		t.Errorf("the damaged item was not set aside: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "outbox", ".tmp-torn.env-123")); !os.IsNotExist(err) {
 		t.Errorf("the torn temporary file is still there: %v", err)

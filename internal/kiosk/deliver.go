@@ -3,6 +3,7 @@ package kiosk
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -78,10 +79,16 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 // with a receipt that proves its inclusion in the log.
 func (a *Agent) deliver(ctx context.Context, name string) error {
 	it, err := a.outbox.Load(name)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
+	var syntax *json.SyntaxError
+	switch {
+	case os.IsNotExist(err):
+		return nil
+	case errors.As(err, &syntax):
+		// Written atomically, so only a damaged disk does this: set it
+		// aside rather than block the envelopes behind it.
+		a.log.Error("an outbox item is damaged; moved to outbox/rejected", "item", name, "err", err)
+		return a.outbox.Reject(name)
+	case err != nil:
 		return err
 	}
 	res, err := a.c.Submit(ctx, it.Envelope, it.Routing())
