@@ -81,7 +81,11 @@ func runTerminal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = mux
+	if !*allowRemote {
+		h = loopbackHost(mux)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	st := agent.Status()
 	log.Info("terminal running", "device", st.Device, "screens", "http://"+ln.Addr().String(), "outbox", st.Outbox, "boot", st.Boot)
 
@@ -121,4 +125,21 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost refuses a request whose Host is not a loopback name: a web
+// page elsewhere that rebinds its own name to 127.0.0.1 cannot reach the
+// kiosk's screens or agent API through the kiosk's browser.
+func loopbackHost(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		if !loopbackAddr(net.JoinHostPort(host, "0")) {
+			http.Error(w, "this kiosk answers only on loopback", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -410,6 +410,15 @@ func TestTerminalKilled(t *testing.T) {
 		t.Errorf("only %d complaints were sent: the test exercised too little", len(codes))
 	}
 
+	// A page that rebinds its name to loopback gets nothing.
+	req, _ := http.NewRequest("GET", "http://"+p.addr+"/agent/v1/status", nil)
+	req.Host = "attacker.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("a request for another host name = %v, %v; want 421", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	// SIGTERM: a clean stop, journalled.
 	p.signal(syscall.SIGTERM)
 	if !strings.Contains(p.logs.String(), "terminal stopped") {
