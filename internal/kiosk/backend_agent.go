@@ -119,13 +119,13 @@ func (a *Agent) Send(ctx context.Context, d *Draft) (*Sent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Voice != nil {
-		clear(d.Voice.Data) // sealed: the recording leaves memory now, not at the next GC
-	}
 	it := &Item{ID: idem, Bodies: bodies, Category: d.Category, Urgent: urgent, Test: doc.Test,
 		LookupID: reply.LookupID, Envelope: env.Marshal()}
 	if _, err := a.outbox.Put(it); err != nil {
 		return nil, err
+	}
+	if d.Voice != nil {
+		clear(d.Voice.Data) // queued: the recording leaves memory now, not at the next GC
 	}
 	a.journal.Append(qorgau.JournalSubmitted, fmt.Sprintf("queued outbox=%d", a.outbox.Len()))
 	select {
