@@ -460,3 +460,23 @@ func TestAgentSeesPublishedLog(t *testing.T) {
 		t.Errorf("log size after a forged checkpoint = %d, want 5", got)
 	}
 }
+
+// TestAgentVoice: a spoken complaint without text is sealed whole, and the
+// recording is wiped from the draft once queued.
+func TestAgentVoice(t *testing.T) {
+	f := newFakeServer(t)
+	a := startAgent(t, agentConfig(f, t.TempDir()))
+	rec := bytes.Repeat([]byte("OggS-voice-"), 1000)
+	d := &Draft{Lang: "kk", Bodies: []string{"OMBUDSMAN"}, Category: qorgau.CategoryContact,
+		Voice: &seal.Voice{Type: "audio/ogg; codecs=opus", Data: bytes.Clone(rec)}}
+	if _, err := a.Send(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsAny(d.Voice.Data, "Ov") {
+		t.Error("the draft still holds the recording after Send")
+	}
+	waitFor(t, "delivery", func() bool { return a.Status().Outbox == 0 })
+	if doc := f.open(0, "OMBUDSMAN"); doc.Voice == nil || !bytes.Equal(doc.Voice.Data, rec) || doc.Text != "" {
+		t.Errorf("the body got voice %v, text %q", doc.Voice != nil, doc.Text)
+	}
+}
