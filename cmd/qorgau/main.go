@@ -26,6 +26,7 @@ Commands:
   admin     administration: users, registry imports and exports, audit log
   verify    check a complaint log and a receipt independently of the server
   sim       simulate terminals submitting complaints, and measure the server
+  terminal  run a complaint kiosk: the terminal agent and its screens on loopback
   version   print the version
   help      print this help, or a command's help: qorgau help serve
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string) error {
 		return runVerify(ctx, rest)
 	case "sim":
 		return runSim(ctx, rest)
+	case "terminal":
+		return runTerminal(ctx, rest)
 	case "version", "-version", "--version":
 		fmt.Println("qorgau", version)
 		return nil

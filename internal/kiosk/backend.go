@@ -103,6 +103,10 @@ type Answer struct {
 	History   []AnswerEvent
 	Replies   []AnswerReply
 	Read      bool // the person already confirmed reading
+	// Queued is an envelope under this code still waiting in the
+	// terminal's outbox: the server has not received it yet, so only this
+	// field is set.
+	Queued bool
 }
 
 // AnswerEvent is one state change.

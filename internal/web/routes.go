@@ -103,6 +103,7 @@ func (s *Server) registerRoutes() {
 	s.route("POST /api/terminal/v1/enroll", Public, nil, s.terminalEnroll)
 	s.route("GET /api/terminal/v1/hello", Terminal, nil, s.terminalHello)
 	s.route("GET /api/terminal/v1/directory", Terminal, nil, s.terminalDirectory)
+	s.route("GET /api/terminal/v1/facility", Terminal, nil, s.terminalFacility)
 	s.route("POST /api/terminal/v1/complaints", Terminal, nil, s.terminalSubmit)
 	s.route("GET /api/terminal/v1/complaints/{id}/receipt", Terminal, nil, s.terminalReceipt)
 	s.route("GET /api/terminal/v1/followup/{lookup}", Terminal, nil, s.terminalFollowup)

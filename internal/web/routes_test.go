@@ -63,6 +63,7 @@ var allow = map[string][]qorgau.Role{
 	"POST /api/terminal/v1/enroll":                 nil,
 	"GET /api/terminal/v1/hello":                   nil,
 	"GET /api/terminal/v1/directory":               nil,
+	"GET /api/terminal/v1/facility":                nil,
 	"POST /api/terminal/v1/complaints":             nil,
 	"GET /api/terminal/v1/complaints/{id}/receipt": nil,
 	"GET /api/terminal/v1/followup/{lookup}":       nil,
@@ -77,6 +78,7 @@ var allow = map[string][]qorgau.Role{
 var terminalOnly = map[string]bool{
 	"GET /api/terminal/v1/hello":                   true,
 	"GET /api/terminal/v1/directory":               true,
+	"GET /api/terminal/v1/facility":                true,
 	"POST /api/terminal/v1/complaints":             true,
 	"GET /api/terminal/v1/complaints/{id}/receipt": true,
 	"GET /api/terminal/v1/followup/{lookup}":       true,
