@@ -26,7 +26,7 @@ var icons = map[string]string{
 	// Bodies.
 	"prosecutor":      `<path d="M32 6 54 14v16c0 14-10 24-22 28C20 54 10 44 10 30V14z"/><path d="M32 20l4 8 8 1-6 6 2 8-8-4-8 4 2-8-6-6 8-1z" class="f"/>`,
 	"court":           `<path d="M32 8v46M18 54h28M12 16h40"/><path d="M12 16 4 36h16zM52 16l-8 20h16z"/><path d="M4 36a8 6 0 0 0 16 0M44 36a8 6 0 0 0 16 0"/>`,
-	"ombudsman":       `<circle cx="32" cy="18" r="8" class="f"/><path d="M18 58V40a14 14 0 0 1 28 0v18"/><path d="M6 28c0 18 8 28 26 30M58 28c0 18-8 28-26 30"/>`,
+	"ombudsman":       `<path d="M32 58S6 42 6 22a13 13 0 0 1 26-6 13 13 0 0 1 26 6c0 20-26 36-26 36z"/><circle cx="32" cy="27" r="6" class="f"/><path d="M21 46a11 11 0 0 1 22 0"/>`,
 	"npm":             `<path d="M4 32s10-16 28-16 28 16 28 16-10 16-28 16S4 32 4 32z"/><circle cx="32" cy="32" r="8" class="f"/>`,
 	"anti-corruption": `<circle cx="32" cy="32" r="26"/><path d="M14 14l36 36"/><path d="M38 22c-2-3-10-3-12 1s2 6 6 7 8 4 6 8-10 4-12 0M32 16v4M32 44v4"/>`,
 	// Categories.
@@ -60,7 +60,7 @@ var icons = map[string]string{
 	// Parts of the day.
 	"morning": `<path d="M4 46h56M14 46a18 18 0 0 1 36 0"/><path d="M32 10v10M10 24l7 6M54 24l-7 6M20 56h24"/>`,
 	"day":     `<circle cx="32" cy="32" r="12" class="f"/><path d="M32 4v10M32 50v10M4 32h10M50 32h10M12 12l7 7M45 45l7 7M52 12l-7 7M19 45l-7 7"/>`,
-	"evening": `<path d="M4 46h56M14 46a18 18 0 0 1 36 0" class="f"/><path d="M32 34v-22M24 20l8-8 8 8M20 56h24"/>`,
+	"evening": `<path d="M4 40h56M18 40a14 14 0 0 1 28 0z" class="f"/><path d="M32 6v18M24 16l8 8 8-8M12 50h40M22 58h20"/>`,
 	"night":   `<path d="M40 6a24 24 0 1 0 18 36A20 20 0 0 1 40 6z" class="f"/><path d="M14 12l2 4 4 1-4 2-1 4-2-4-4-1 4-2z"/>`,
 	// Text, voice, identity.
 	"keyboard": `<rect x="4" y="16" width="56" height="32" rx="4"/><path d="M12 26h4M22 26h4M32 26h4M42 26h4M52 26h0M12 34h4M22 34h4M32 34h4M42 34h4M18 42h28" class="t"/>`,

@@ -109,6 +109,8 @@ type page struct {
 	Whens    []string
 	Parts    []string
 	Category []qorgau.Category
+	CSS      template.CSS
+	JS       template.JS
 }
 
 // BodyName is a body's name in the page's language, or its code.
@@ -181,6 +183,7 @@ func (u *ui) render(w http.ResponseWriter, name string, p *page) {
 	t := u.screens[name]
 	p.Screen = name
 	p.IdleMS = u.o.Idle.Milliseconds()
+	p.CSS, p.JS = u.css, u.js
 	if p.Keyboard == "" && p.locale != nil {
 		p.Keyboard = p.lang
 	}

@@ -19,8 +19,11 @@
 package ui
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -66,7 +69,9 @@ type ui struct {
 	locales  map[string]*locale
 	screens  map[string]*screenTemplate
 	sessions *sessions
-	static   http.Handler
+	css      template.CSS // static/kiosk.css, inlined in every page
+	js       template.JS  // static/kiosk.js, inlined in every page
+	csp      string       // allows exactly those two by their hashes
 }
 
 // New returns the kiosk UI over the agent's backend. It fails only if the
@@ -93,49 +98,69 @@ func New(b kiosk.Backend, o Options) (http.Handler, error) {
 		return nil, err
 	}
 	u := &ui{b: b, o: o, log: o.Log, locales: locs, screens: screens}
+	// The style and the script are inlined, so that a screen is one
+	// request; the policy names their hashes and allows nothing else.
+	css, err := fs.ReadFile(assets, "static/kiosk.css")
+	if err != nil {
+		return nil, fmt.Errorf("kiosk ui: %w", err)
+	}
+	js, err := fs.ReadFile(assets, "static/kiosk.js")
+	if err != nil {
+		return nil, fmt.Errorf("kiosk ui: %w", err)
+	}
+	u.css, u.js = template.CSS(css), template.JS(js)
+	u.csp = fmt.Sprintf("default-src 'none'; script-src '%s'; style-src '%s'; img-src 'self' data:; media-src 'self' blob:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'", hashSource(js), hashSource(css))
 	// The server's own wipe is a backstop for a browser that died: the
 	// page wipes itself at Idle and pings while a person types.
 	u.sessions = newSessions(o.Idle+o.Idle/4+min(5*time.Second, o.Idle), b.Abandon)
-	staticFS, _ := fs.Sub(assets, "static")
 	audioFS, _ := fs.Sub(assets, "audio")
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(staticFS)))
 	mux.Handle("GET /audio/", http.StripPrefix("/audio/", http.FileServerFS(audioFS)))
 	mux.HandleFunc("GET /{$}", u.start)
 	mux.HandleFunc("POST /{$}", u.begin)
 	mux.HandleFunc("GET /k/{sid}/{screen}", u.withSession(u.show))
 	mux.HandleFunc("POST /k/{sid}/{screen}", u.withSession(u.post))
 	mux.HandleFunc("POST /k/{sid}/voice", u.withSession(u.voice))
-	return u.guard(mux), nil
+	return &guarded{ui: u, next: mux}, nil
 }
 
-// guard sets the headers every response carries and refuses requests that
-// do not come from the kiosk's own page.
-func (u *ui) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
-			"img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
-		if !u.o.AnyHost && !loopbackHost(r.Host) {
-			http.Error(w, "the kiosk answers on loopback only", http.StatusForbidden)
-			return
-		}
-		if r.Method == http.MethodPost {
-			if o := r.Header.Get("Origin"); o != "" && o != "null" {
-				if ou, err := url.Parse(o); err != nil || ou.Host != r.Host {
-					http.Error(w, "cross-origin request refused", http.StatusForbidden)
-					return
-				}
+// guarded is the UI's handler: it sets the headers every response carries
+// and refuses requests that do not come from the kiosk's own page.
+type guarded struct {
+	ui   *ui
+	next http.Handler
+}
+
+func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u, next := g.ui, g.next
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", u.csp)
+	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=()")
+	if !u.o.AnyHost && !loopbackHost(r.Host) {
+		http.Error(w, "the kiosk answers on loopback only", http.StatusForbidden)
+		return
+	}
+	if r.Method == http.MethodPost {
+		if o := r.Header.Get("Origin"); o != "" && o != "null" {
+			if ou, err := url.Parse(o); err != nil || ou.Host != r.Host {
+				http.Error(w, "cross-origin request refused", http.StatusForbidden)
+				return
 			}
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	next.ServeHTTP(w, r)
+}
+
+// hashSource is a CSP source for an inline element's content.
+func hashSource(b []byte) string {
+	h := sha256.Sum256(b)
+	return "sha256-" + base64.StdEncoding.EncodeToString(h[:])
 }
 
 // loopbackHost reports whether a Host header names this machine.

@@ -259,7 +259,7 @@
     function state(s) {
       v.classList.toggle('recording', s === 'recording');
       v.querySelectorAll('.vstate').forEach(function (p) { p.hidden = p.dataset.state !== s; });
-      btn('rec').hidden = s === 'recording';
+      btn('rec').hidden = s === 'recording' || s === 'done';
       btn('stop').hidden = s !== 'recording';
       btn('play').hidden = !(s === 'done' && blobURL);
       btn('del').hidden = s !== 'done';
