@@ -87,30 +87,31 @@ func parseScreens() (map[string]*screenTemplate, error) {
 // page is what a template sees.
 type page struct {
 	*locale
-	SID      string
-	Screen   string
-	Title    string   // catalogue key of the heading
-	Audio    []string // prompts the speaker plays, in order
-	IdleMS   int64
-	Back     string // the previous screen, or empty
-	Error    string // catalogue key of a message, or empty
-	Done     bool   // a confirmation to show
-	Test     bool   // a monitor's test complaint
-	Info     *kiosk.Info
-	Draft    *kiosk.Draft
-	Named    bool
-	Sent     *kiosk.Sent
-	Answers  []kiosk.Answer
-	Code     string
-	Slide    int
-	Slides   []int
-	Keyboard string    // the on-screen keyboard's layout
-	Locales  []*locale // the start screen speaks every language
-	Whens    []string
-	Parts    []string
-	Category []qorgau.Category
-	CSS      template.CSS
-	JS       template.JS
+	SID       string
+	Screen    string
+	Title     string   // catalogue key of the heading
+	Audio     []string // prompts the speaker plays, in order
+	IdleMS    int64
+	Back      string // the previous screen, or empty
+	Error     string // catalogue key of a message, or empty
+	Done      bool   // a confirmation to show
+	Test      bool   // a monitor's test complaint
+	Info      *kiosk.Info
+	Draft     *kiosk.Draft
+	Named     bool
+	Sent      *kiosk.Sent
+	Answers   []kiosk.Answer
+	Code      string
+	Slide     int
+	Slides    []int
+	Keyboard  string    // the on-screen keyboard's layout
+	Locales   []*locale // the start screen speaks every language
+	Whens     []string
+	Parts     []string
+	Category  []qorgau.Category
+	IdleAudio string // the warning's spoken prompt
+	CSS       template.CSS
+	JS        template.JS
 }
 
 // BodyName is a body's name in the page's language, or its code.
@@ -184,6 +185,9 @@ func (u *ui) render(w http.ResponseWriter, name string, p *page) {
 	p.Screen = name
 	p.IdleMS = u.o.Idle.Milliseconds()
 	p.CSS, p.JS = u.css, u.js
+	if p.locale != nil {
+		p.IdleAudio = audio(p.lang, "idle")
+	}
 	if p.Keyboard == "" && p.locale != nil {
 		p.Keyboard = p.lang
 	}

@@ -537,3 +537,49 @@ func (s *site) locale(lang string) *locale {
 	locs, _ := loadLocales()
 	return locs[lang]
 }
+
+// TestReviewAndReceiptNotes checks what the review and receipt screens say
+// beyond the draft: the bodies an urgent complaint also goes to, a failed
+// send, an offline kiosk and a printed receipt.
+func TestReviewAndReceiptNotes(t *testing.T) {
+	s := newSite(t, Options{})
+	en := s.locale("en")
+	base := s.begin("en")
+	s.post(base+"menu", url.Values{"go": {"new"}})
+	s.post(base+"bodies", url.Values{"body": {"KZ-OMB"}})
+	s.post(base+"category", url.Values{"category": {"torture"}})
+	s.post(base+"place", url.Values{"zone": {""}})
+	s.post(base+"time", url.Values{"when": {"earlier"}})
+	s.post(base+"text", url.Values{"text": {"They beat me <b>at night</b>"}})
+	s.post(base+"identity", url.Values{"choice": {"anon"}})
+	review := s.page(base + "review")
+	for _, want := range []string{en.T("review.also"), "Karaganda Region Prosecutor", "National Preventive Mechanism",
+		en.T("review.anonymous"), "They beat me &lt;b&gt;at night&lt;/b&gt;"} {
+		if !strings.Contains(review, want) {
+			t.Errorf("review does not show %q", want)
+		}
+	}
+	s.b.failSend = true
+	if got := s.post(base+"review", nil); got != base+"review?e=send" {
+		t.Fatalf("a failed send went to %s", got)
+	}
+	if !strings.Contains(s.page(base+"review?e=send"), en.T("error.send")) {
+		t.Error("a failed send is not explained")
+	}
+	s.b.failSend = false
+	s.b.info.Online, s.b.info.Printer = false, true
+	if got := s.post(base+"review", nil); got != base+"sent" {
+		t.Fatalf("send went to %s", got)
+	}
+	receipt := s.page(base + "sent")
+	for _, want := range []string{en.T("sent.queued"), en.T("sent.printed"), en.T("sent.remember")} {
+		if !strings.Contains(receipt, want) {
+			t.Errorf("receipt does not say %q", want)
+		}
+	}
+	// The receipt speaks the code digit by digit after its prompt.
+	_, code, _ := s.b.lastSent()
+	if !strings.Contains(receipt, "/audio/en/sent.ogg /audio/en/d"+code[:1]+".ogg") {
+		t.Error("the receipt does not speak the code")
+	}
+}

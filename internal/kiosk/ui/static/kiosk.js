@@ -64,7 +64,11 @@
     clearTimeout(wipeTimer);
     if (box) box.hidden = true;
     if (!sid) return; // the start screen holds nothing to wipe
-    warnTimer = setTimeout(function () { if (box) box.hidden = false; }, idle - Math.min(15000, idle / 3));
+    warnTimer = setTimeout(function () {
+      if (!box) return;
+      box.hidden = false;
+      if (box.dataset.audio) say([box.dataset.audio]);
+    }, idle - Math.min(15000, idle / 3));
     wipeTimer = setTimeout(wipe, idle);
     if (Date.now() - lastPing > idle / 4) {
       lastPing = Date.now();
@@ -76,6 +80,9 @@
   ['pointerdown', 'keydown', 'input'].forEach(function (t) {
     document.addEventListener(t, touched, true);
   });
+  // A long press must not open a menu, and nothing can be dragged away.
+  document.addEventListener('contextmenu', function (e) { e.preventDefault(); });
+  document.addEventListener('dragstart', function (e) { e.preventDefault(); });
   var idleGo = document.getElementById('idle-go');
   if (idleGo) idleGo.addEventListener('click', touched);
   touched();
