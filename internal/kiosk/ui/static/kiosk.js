@@ -5,9 +5,10 @@
 (function () {
   'use strict';
   var body = document.body;
-  var sid = body.dataset.sid || '';
-  var idle = +body.dataset.idle || 60000;
+  var sid = '';
+  var idle = 60000;
   var pending = []; // uploads a form must wait for
+  var screenInits = []; // what each new screen sets up
 
   function post(url, data, type) {
     var opt = {method: 'POST', headers: {'X-Kiosk': '1'}, credentials: 'same-origin', cache: 'no-store'};
@@ -18,20 +19,43 @@
     return fetch(url, opt);
   }
 
+  // go shows the screen at url. Between the screens of a session the new
+  // body replaces the old one in place: no new document, so a touch is
+  // answered in a few milliseconds, and replaceState keeps the history at
+  // one entry. The start screen, and anything unexpected, is a full load
+  // that leaves nothing of the session in the page's memory.
   function go(url) {
     stopAudio();
-    location.replace(url);
+    var u = new URL(url, location.href);
+    if (u.pathname === '/' || !sid) { location.replace(u.href); return; }
+    fetch(u.href, {headers: {'X-Kiosk': '1'}, credentials: 'same-origin', cache: 'no-store'}).then(function (r) {
+      if (!r.ok || new URL(r.url).pathname !== u.pathname) throw new Error('reload');
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, 'text/html');
+      if (!doc.body.dataset.sid) throw new Error('reload');
+      doc.body.querySelectorAll('script').forEach(function (el) { el.remove(); });
+      document.documentElement.lang = doc.documentElement.lang;
+      document.title = doc.title;
+      dropRecording();
+      document.body.replaceWith(document.adoptNode(doc.body));
+      history.replaceState(null, '', u.href);
+      window.scrollTo(0, 0);
+      setup();
+    }).catch(function () { location.replace(u.href); });
   }
 
   // Navigation: forms are posted with fetch and the next screen replaces
-  // this one, so that the browser keeps no history of the screens.
+  // this one.
   document.addEventListener('submit', function (e) {
     var form = e.target;
     e.preventDefault();
     if (body.classList.contains('busy')) return;
     body.classList.add('busy');
     var data = new URLSearchParams(new FormData(form, e.submitter));
-    Promise.all(pending).then(function () {
+    stopRecording().then(function () {
+      return Promise.all(pending);
+    }).then(function () {
       return post(form.action, data);
     }).then(function (r) {
       go(r.headers.get('X-Kiosk-Go') || r.url || '/');
@@ -43,16 +67,18 @@
     var a = e.target.closest && e.target.closest('a[href]');
     if (a && a.origin === location.origin) {
       e.preventDefault();
-      go(a.href);
+      if (body.classList.contains('busy')) return;
+      body.classList.add('busy');
+      stopRecording().then(function () { go(a.href); });
     }
   });
 
   // The inactivity wipe: a warning, then everything on screen is cleared,
   // the server forgets the session, and the start screen comes back.
   var warnTimer, wipeTimer, lastPing = Date.now();
-  var box = document.getElementById('idle');
   function wipe() {
     document.querySelectorAll('textarea,input').forEach(function (el) { el.value = ''; });
+    wiping = true;
     if (recorder && recorder.state !== 'inactive') { try { recorder.stop(); } catch (err) {} }
     dropRecording();
     body.innerHTML = '';
@@ -60,11 +86,13 @@
     go('/');
   }
   function touched() {
+    var box = document.getElementById('idle');
     clearTimeout(warnTimer);
     clearTimeout(wipeTimer);
     if (box) box.hidden = true;
     if (!sid) return; // the start screen holds nothing to wipe
     warnTimer = setTimeout(function () {
+      box = document.getElementById('idle');
       if (!box) return;
       box.hidden = false;
       if (box.dataset.audio) say([box.dataset.audio]);
@@ -83,9 +111,11 @@
   // A long press must not open a menu, and nothing can be dragged away.
   document.addEventListener('contextmenu', function (e) { e.preventDefault(); });
   document.addEventListener('dragstart', function (e) { e.preventDefault(); });
-  var idleGo = document.getElementById('idle-go');
-  if (idleGo) idleGo.addEventListener('click', touched);
-  touched();
+  screenInits.push(function () {
+    var idleGo = document.getElementById('idle-go');
+    if (idleGo) idleGo.addEventListener('click', touched);
+    touched();
+  });
 
   // Spoken prompts: played when the screen opens (if the browser allows)
   // and again from the speaker button.
@@ -106,12 +136,14 @@
     queue = list.slice();
     playNext();
   }
-  var speaker = document.querySelector('.say');
-  if (speaker && speaker.dataset.audio) {
-    var prompts = speaker.dataset.audio.split(' ');
-    speaker.addEventListener('click', function () { say(prompts); });
-    say(prompts);
-  }
+  screenInits.push(function () {
+    var speaker = document.querySelector('.say');
+    if (speaker && speaker.dataset.audio) {
+      var prompts = speaker.dataset.audio.split(' ');
+      speaker.addEventListener('click', function () { say(prompts); });
+      say(prompts);
+    }
+  });
 
   // The on-screen keyboard types into the last focused field of its form.
   var layouts = {
@@ -135,10 +167,6 @@
   };
   var kazakh = 'әіңғүұқөһ';
   var icons = {};
-  ['erase', 'shift'].forEach(function (n) {
-    var t = document.getElementById('ic-' + n);
-    if (t) icons[n] = t.innerHTML;
-  });
 
   function insert(field, text) {
     var s = field.selectionStart, e = field.selectionEnd;
@@ -160,7 +188,17 @@
     field.dispatchEvent(new Event('input', {bubbles: true}));
   }
 
-  document.querySelectorAll('.kb').forEach(function (kb) {
+  screenInits.push(function () {
+    ['erase', 'shift'].forEach(function (n) {
+      var t = document.getElementById('ic-' + n);
+      if (t) icons[n] = t.innerHTML;
+    });
+    document.querySelectorAll('.kb').forEach(keyboard);
+    document.querySelectorAll('.keypad').forEach(keypad);
+    document.querySelectorAll('.voice').forEach(voice);
+  });
+
+  function keyboard(kb) {
     var form = kb.closest('form');
     var fields = form.querySelectorAll('textarea,input:not([type=hidden])');
     var field = fields[0];
@@ -235,10 +273,10 @@
     });
     fields.forEach(function (f) { f.addEventListener('focus', draw); });
     draw();
-  });
+  }
 
   // The keypad of the receipt code: digits only, shown in groups of four.
-  document.querySelectorAll('.keypad').forEach(function (pad) {
+  function keypad(pad) {
     var input = document.getElementById(pad.dataset.for);
     var digits = '';
     function show() { input.value = digits.replace(/(\d{4})(?=\d)/g, '$1 '); }
@@ -251,16 +289,22 @@
       else if (digits.length < 16) digits += d;
       show();
     });
-  });
+  }
 
   // The voice recorder: Opus in WebM, sent to the kiosk's memory when the
   // person stops; the page keeps a copy only to play it back.
-  var recorder = null, playback = null, blobURL = '';
+  var recorder = null, playback = null, blobURL = '', wiping = false, recorded = Promise.resolve();
+  // stopRecording ends a recording in progress (the person touched Next
+  // while speaking) and resolves when it has reached the kiosk's memory.
+  function stopRecording() {
+    if (recorder && recorder.state === 'recording') recorder.stop();
+    return recorded;
+  }
   function dropRecording() {
     if (playback) { playback.pause(); playback = null; }
     if (blobURL) { URL.revokeObjectURL(blobURL); blobURL = ''; }
   }
-  document.querySelectorAll('.voice').forEach(function (v) {
+  function voice(v) {
     var url = v.dataset.url;
     function btn(a) { return v.querySelector('[data-act=' + a + ']'); }
     function state(s) {
@@ -278,7 +322,8 @@
       navigator.mediaDevices.getUserMedia({audio: true}).then(function (stream) {
         var type = MediaRecorder.isTypeSupported('audio/webm;codecs=opus') ? 'audio/webm;codecs=opus' : '';
         recorder = new MediaRecorder(stream, type ? {mimeType: type, audioBitsPerSecond: 24000} : {});
-        var chunks = [];
+        var chunks = [], done;
+        recorded = new Promise(function (resolve) { done = resolve; });
         recorder.ondataavailable = function (e) { if (e.data.size) chunks.push(e.data); };
         recorder.onstop = function () {
           clearInterval(keepAlive);
@@ -286,12 +331,11 @@
           var blob = new Blob(chunks, {type: recorder.mimeType || 'audio/webm'});
           chunks = [];
           dropRecording();
-          if (!blob.size || !document.body.contains(v)) { state(''); return; }
+          if (!blob.size || wiping) { state(''); done(); return; }
           blobURL = URL.createObjectURL(blob);
-          var up = post(url, blob, blob.type).then(function (r) {
+          post(url, blob, blob.type).then(function (r) {
             state(r.ok ? 'done' : 'nomic');
-          }).catch(function () { state('nomic'); });
-          pending.push(up);
+          }).catch(function () { state('nomic'); }).then(done);
         };
         recorder.start(1000);
         state('recording');
@@ -316,6 +360,16 @@
       pending.push(post(url, new Blob([]), 'audio/webm').catch(function () {}));
       state('');
     });
-  });
+  }
   window.addEventListener('pagehide', function () { stopAudio(); dropRecording(); });
+
+  // setup reads the screen's settings and runs what each screen needs.
+  function setup() {
+    body = document.body;
+    sid = body.dataset.sid || '';
+    idle = +body.dataset.idle || 60000;
+    pending = [];
+    screenInits.forEach(function (f) { f(); });
+  }
+  setup();
 })();
