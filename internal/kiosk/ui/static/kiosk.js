@@ -21,13 +21,15 @@
 
   // go shows the screen at url. Between the screens of a session the new
   // body replaces the old one in place: no new document, so a touch is
-  // answered in a few milliseconds, and replaceState keeps the history at
-  // one entry. The start screen, and anything unexpected, is a full load
-  // that leaves nothing of the session in the page's memory.
+  // answered within a frame or a few, the spoken prompt may play (the touch
+  // is a user gesture), and replaceState keeps the history at one entry.
+  // The way back to the start screen (start over, finish, the inactivity
+  // wipe), and anything unexpected, is a full load that leaves nothing of
+  // the session in the page's memory.
   function go(url) {
     stopAudio();
     var u = new URL(url, location.href);
-    if (u.pathname === '/' || !sid) { location.replace(u.href); return; }
+    if (u.pathname === '/') { location.replace(u.href); return; }
     fetch(u.href, {headers: {'X-Kiosk': '1'}, credentials: 'same-origin', cache: 'no-store'}).then(function (r) {
       if (!r.ok || new URL(r.url).pathname !== u.pathname) throw new Error('reload');
       return r.text();
@@ -171,8 +173,10 @@
   function insert(field, text) {
     var s = field.selectionStart, e = field.selectionEnd;
     if (s == null) { s = e = field.value.length; }
+    var atEnd = e === field.value.length;
     field.value = field.value.slice(0, s) + text + field.value.slice(e);
     field.selectionStart = field.selectionEnd = s + text.length;
+    if (atEnd) field.scrollTop = field.scrollHeight;
     field.dispatchEvent(new Event('input', {bubbles: true}));
   }
   function erase(field) {
