@@ -8,14 +8,29 @@
 // in this process's memory only, in a session keyed by a random id that
 // lives in the page's address, and is wiped when it is sent, when the person
 // starts over and after Options.Idle without a touch. Every response says
-// Cache-Control: no-store, and the script navigates with location.replace,
-// so that the browser keeps neither copies nor a history of the screens.
+// Cache-Control: no-store, and the script swaps each screen into the page in
+// place (a full load only back to the start screen, which leaves nothing in
+// the page's memory), so that the browser keeps neither copies nor a history
+// of the screens.
 //
 // The flow: language → menu → whom (bodies) → what (category) → where (zone)
 // → when → the text or a voice recording → identity (anonymous by default)
 // → review → send → receipt with the code. From the menu, "check an answer"
 // takes the code on a keypad and shows the history and replies, and "learn
 // how" is an illustrated walk-through with sound.
+//
+// The kiosk's browser is expected to run as
+//
+//	chromium --kiosk --incognito --no-first-run --noerrdialogs \
+//	  --autoplay-policy=no-user-gesture-required \
+//	  --overscroll-history-navigation=0 --disable-pinch \
+//	  --disable-features=Translate --disk-cache-size=1 \
+//	  http://127.0.0.1:7070/
+//
+// with the microphone allowed for that origin (the enterprise policy
+// AudioCaptureAllowedUrls, or --use-fake-ui-for-media-stream, which grants
+// it without asking). The spoken prompts are made from the catalogues by
+// go generate (gen_audio.go: espeak-ng and opusenc from Debian).
 package ui
 
 import (
@@ -45,8 +60,6 @@ type Options struct {
 	// Idle is how long without a touch before everything on screen and in
 	// memory is wiped; 0 means 60 s.
 	Idle time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 	// Log receives errors from the backend; nil discards them.
 	Log *slog.Logger
 	// AnyHost accepts requests for any Host header. Without it only
@@ -82,9 +95,6 @@ func New(b kiosk.Backend, o Options) (http.Handler, error) {
 	}
 	if o.Idle <= 0 {
 		o.Idle = defaultIdle
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
