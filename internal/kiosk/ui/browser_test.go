@@ -432,7 +432,8 @@ func TestBrowserVoice(t *testing.T) {
 // TestBrowserCheckAnswer types a receipt code on the keypad, reads the
 // reply and confirms it.
 func TestBrowserCheckAnswer(t *testing.T) {
-	b := newKBrowser(t, Options{})
+	var sp promptSpeaker
+	b := newKBrowser(t, Options{Speak: sp.speak})
 	defer b.reportTouches()
 	code := seal.NewReceiptCode()
 	filed := time.Date(2026, 11, 2, 9, 30, 0, 0, time.Local)
@@ -464,6 +465,18 @@ func TestBrowserCheckAnswer(t *testing.T) {
 	b.screen("answer")
 	if got := b.text("main"); !strings.Contains(got, "Вас осмотрит врач 14 ноября") || !strings.Contains(got, "Прокуратура Карагандинской области") {
 		b.fatalf("answer screen shows %q", got)
+	}
+	b.tap(`.answer .listen`)
+	for deadline := time.Now().Add(stepTimeout); ; time.Sleep(50 * time.Millisecond) {
+		sp.mu.Lock()
+		n := len(sp.asked)
+		sp.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.fatal("touching Listen did not read the answer aloud")
+		}
 	}
 	b.touch(`.answer form button`, "answer")
 	b.screen("answer-read")

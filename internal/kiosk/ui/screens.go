@@ -108,6 +108,7 @@ type page struct {
 	Parts     []string
 	Category  []qorgau.Category
 	IdleAudio string // the warning's spoken prompt
+	CanSpeak  bool   // answers can be read aloud
 	CSS       template.CSS
 	JS        template.JS
 }
@@ -336,6 +337,7 @@ func (u *ui) show(w http.ResponseWriter, r *http.Request, s *session) bool {
 			return false
 		}
 		p.Info, p.Answers, p.Code, p.Back = u.info(r), s.answers, s.code, base+"check"
+		p.CanSpeak = u.o.Speak != nil
 	case "learn":
 		n, _ := strconv.Atoi(r.FormValue("n"))
 		p.Slide = min(max(n, 1), learnSlides)

@@ -62,6 +62,9 @@ type Options struct {
 	Idle time.Duration
 	// Log receives errors from the backend; nil discards them.
 	Log *slog.Logger
+	// Speak reads the answers on the "check an answer" screen aloud; nil
+	// shows no button to listen to them. Espeak is the usual one.
+	Speak Speaker
 	// AnyHost accepts requests for any Host header. Without it only
 	// loopback names and addresses are served, which keeps a web page in
 	// another origin from reaching the kiosk through DNS rebinding.
@@ -132,6 +135,7 @@ func New(b kiosk.Backend, o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /k/{sid}/{screen}", u.withSession(u.show))
 	mux.HandleFunc("POST /k/{sid}/{screen}", u.withSession(u.post))
 	mux.HandleFunc("POST /k/{sid}/voice", u.withSession(u.voice))
+	mux.HandleFunc("GET /k/{sid}/hear", u.withSession(u.hear))
 	return &guarded{ui: u, next: mux}, nil
 }
 

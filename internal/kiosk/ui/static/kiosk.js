@@ -145,6 +145,10 @@
       speaker.addEventListener('click', function () { say(prompts); });
       say(prompts);
     }
+    // Buttons that read something on the screen aloud (an answer).
+    document.querySelectorAll('[data-say]').forEach(function (b) {
+      b.addEventListener('click', function () { say([b.dataset.say]); });
+    });
   });
 
   // The on-screen keyboard types into the last focused field of its form.
