@@ -1,0 +1,219 @@
+package ui
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/kiosk"
+	"qorgau.kz/qorgau/internal/seal"
+)
+
+// post acts on a screen's form and sends the browser on.
+func (u *ui) post(w http.ResponseWriter, r *http.Request, s *session) bool {
+	base := "/k/" + s.id + "/"
+	name := r.PathValue("screen")
+	fail := func(e string) bool { redirect(w, r, base+name+"?e="+e); return false }
+	if err := r.ParseForm(); err != nil {
+		return fail("generic")
+	}
+	d := &s.draft
+	switch name {
+	case "over", "wipe":
+		redirect(w, r, "/")
+		return true
+	case "alive":
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	case "menu":
+		switch r.PostFormValue("go") {
+		case "new":
+			test := d.TestCode
+			s.wipe()
+			*d = kiosk.Draft{Lang: s.lang, Kind: seal.KindComplaint, TestCode: test}
+			redirect(w, r, base+"bodies")
+		case "check":
+			redirect(w, r, base+"check")
+		default:
+			redirect(w, r, base+"learn?n=1")
+		}
+	case "bodies":
+		info := u.info(r)
+		var chosen []string
+		for _, code := range r.PostForm["body"] {
+			if slices.ContainsFunc(info.Bodies, func(b kiosk.InfoBody) bool { return b.Code == code }) && !slices.Contains(chosen, code) {
+				chosen = append(chosen, code)
+			}
+		}
+		if len(chosen) == 0 || len(chosen) > seal.MaxRecipients {
+			return fail("bodies")
+		}
+		d.Bodies = chosen
+		redirect(w, r, base+"category")
+	case "category":
+		c := qorgau.Category(r.PostFormValue("category"))
+		if !slices.Contains(qorgau.Categories, c) {
+			return fail("category")
+		}
+		d.Category = c
+		redirect(w, r, base+"place")
+	case "place":
+		zone := r.PostFormValue("zone")
+		info := u.info(r)
+		if zone != "" && !slices.ContainsFunc(info.Zones, func(z kiosk.InfoZone) bool { return z.Code == zone }) {
+			zone = ""
+		}
+		d.Zone = zone
+		redirect(w, r, base+"time")
+	case "time":
+		when, part := r.PostFormValue("when"), r.PostFormValue("part")
+		if !slices.Contains(whens, when) {
+			return fail("when")
+		}
+		if !slices.Contains(parts, part) {
+			part = ""
+		}
+		d.When, d.PartOfDay = when, part
+		redirect(w, r, base+"text")
+	case "text":
+		text := strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("text"), "\r\n", "\n"))
+		if len(text) > seal.MaxText {
+			text = text[:seal.MaxText]
+			for !utf8Valid(text) {
+				text = text[:len(text)-1]
+			}
+		}
+		d.Text = text
+		if text == "" && d.Voice == nil {
+			return fail("text")
+		}
+		redirect(w, r, base+"identity")
+	case "identity":
+		switch r.PostFormValue("choice") {
+		case "anon":
+			d.Identity, s.named = nil, false
+			redirect(w, r, base+"review")
+		case "named":
+			s.named = true
+			redirect(w, r, base+"identity?form=1")
+		default:
+			id := &seal.Identity{
+				Name:      field(r.PostFormValue("name")),
+				BirthDate: field(r.PostFormValue("birth")),
+				Detail:    field(r.PostFormValue("detail")),
+			}
+			if id.Name == "" {
+				redirect(w, r, base+"identity?form=1&e=name")
+				return false
+			}
+			d.Identity, s.named = id, true
+			redirect(w, r, base+"review")
+		}
+	case "review":
+		d.Urgent = r.PostFormValue("urgent") == "1"
+		if d.Category == "" || len(d.Bodies) == 0 || (d.Text == "" && d.Voice == nil) {
+			redirect(w, r, base+"menu")
+			return false
+		}
+		d.Lang, d.Kind = s.lang, seal.KindComplaint
+		sent, err := u.b.Send(r.Context(), d)
+		if err != nil {
+			u.log.Error("kiosk ui: send", "err", err)
+			return fail("send")
+		}
+		s.wipe()
+		s.sent = sent
+		redirect(w, r, base+"sent")
+	case "check":
+		code, err := seal.ParseCode(r.PostFormValue("code"))
+		if err != nil {
+			return fail("code")
+		}
+		answers, err := u.b.Check(r.Context(), code)
+		switch {
+		case qorgau.ErrorCode(err) == qorgau.ENOTFOUND:
+			return fail("notfound")
+		case err != nil:
+			u.log.Error("kiosk ui: check", "err", err)
+			return fail("generic")
+		}
+		if answers == nil {
+			answers = []kiosk.Answer{}
+		}
+		s.code, s.answers = code, answers
+		redirect(w, r, base+"answer")
+	case "answer":
+		id, _ := strconv.ParseInt(r.PostFormValue("complaint"), 10, 64)
+		i := slices.IndexFunc(s.answers, func(a kiosk.Answer) bool { return a.Complaint == id })
+		if i < 0 || s.code == "" {
+			return fail("generic")
+		}
+		if err := u.b.Read(r.Context(), s.code, id); err != nil {
+			u.log.Error("kiosk ui: read", "err", err)
+			return fail("generic")
+		}
+		s.answers[i].Read = true
+		redirect(w, r, base+"answer?done=1")
+	case "monitor":
+		code := strings.TrimSpace(r.PostFormValue("code"))
+		if code == "" || len(code) > maxTestCode {
+			return fail("monitor")
+		}
+		s.wipe()
+		*d = kiosk.Draft{Lang: s.lang, Kind: seal.KindComplaint, TestCode: code}
+		redirect(w, r, base+"bodies")
+	default:
+		http.NotFound(w, r)
+	}
+	return false
+}
+
+// voice takes the recording the page made (the request body, its media
+// type in Content-Type); an empty body deletes it.
+func (u *ui) voice(w http.ResponseWriter, r *http.Request, s *session) bool {
+	typ := r.Header.Get("Content-Type")
+	data, err := readAll(http.MaxBytesReader(w, r.Body, maxVoice))
+	if err != nil {
+		http.Error(w, "the recording is too long", http.StatusRequestEntityTooLarge)
+		return false
+	}
+	if old := s.draft.Voice; old != nil {
+		clear(old.Data)
+		s.draft.Voice = nil
+	}
+	if len(data) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	}
+	if !strings.HasPrefix(typ, "audio/") || len(typ) > 100 {
+		clear(data)
+		http.Error(w, "not a recording", http.StatusUnsupportedMediaType)
+		return false
+	}
+	s.draft.Voice = &seal.Voice{Type: typ, Data: data}
+	w.WriteHeader(http.StatusNoContent)
+	return false
+}
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
+
+// field trims an identity field and bounds it.
+func field(s string) string {
+	s = strings.TrimSpace(s)
+	for len(s) > maxIdentity || !utf8.ValidString(s) {
+		s = s[:min(len(s)-1, maxIdentity)]
+	}
+	return s
+}
+
+// readAll reads a request body into one buffer.
+func readAll(r io.Reader) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
+}
