@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -68,7 +69,11 @@ func runTerminal(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	screens, err := ui.New(agent, ui.Options{Idle: *idle})
+	uo := ui.Options{Idle: *idle, Log: log, AnyHost: *allowRemote}
+	if espeak, err := exec.LookPath("espeak-ng"); err == nil {
+		uo.Speak = ui.Espeak(espeak) // answers read aloud; without it they are shown only
+	}
+	screens, err := ui.New(agent, uo)
 	if err != nil {
 		return err
 	}
