@@ -505,9 +505,13 @@ func (db *DB) ClaimMonitorTest(ctx context.Context, codeHash, device, idem strin
 			return errBadTestCode
 		}
 		t.UsedAt, t.Device, t.Idem = now.UTC().Truncate(time.Microsecond), device, idem
-		if _, err := tx.ExecContext(ctx, `UPDATE monitor_tests SET used_at = $1, device = $2, idem = $3 WHERE id = $4`,
-			t.UsedAt, device, idem, t.ID); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE monitor_tests SET used_at = $1, device = $2, idem = $3 WHERE id = $4 AND used_at IS NULL`,
+			t.UsedAt, device, idem, t.ID)
+		if err != nil {
 			return fmt.Errorf("claim test code: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errBadTestCode // used by a concurrent request
 		}
 		fresh = true
 		return nil
