@@ -66,12 +66,12 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 		return qorgau.Errorf(qorgau.EINVALID, "could not read the envelope")
 	}
 	var monitor *qorgau.MonitorTest
+	var fresh bool // this request used the code; false for a retry
 	if test {
 		env, err := seal.ParseEnvelope(body, int(s.cfg.MaxTerminalBody))
 		if err != nil {
 			return err
 		}
-		var fresh bool
 		if monitor, fresh, err = s.claimTestCode(r, q.Get("test_code"), env.IdempotencyID); err != nil {
 			return err
 		}
@@ -97,10 +97,10 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if monitor != nil {
+	if monitor != nil && fresh {
 		s.testArrived(r, monitor, res.ID, res.Bodies)
-		monitor = nil // used: keep it
 	}
+	monitor = nil // filed: the code stays used
 	return writeJSON(w, http.StatusOK, submitResponse{
 		Complaint: res.ID, Bodies: res.Bodies,
 		Receipt: base64.StdEncoding.EncodeToString(res.Receipt.Marshal()),
