@@ -170,6 +170,11 @@ func runAdminUser(ctx context.Context, verb string, args []string) error {
 	}
 
 	if verb == "edit" {
+		if *email != "" {
+			if err := checkEmail(*email); err != nil {
+				return err
+			}
+		}
 		if err := db.SetUserEmail(ctx, *name, *email, &qorgau.AuditRecord{Actor: actor(), Action: qorgau.AuditUserEmail, Target: *name, Detail: *email}); err != nil {
 			return plain(err)
 		}
