@@ -98,6 +98,7 @@ func (s *Server) registerRoutes() {
 	s.route("POST /api/v1/complaints/{id}/reply", Staff, membersOnly, s.apiReplyTo)
 	s.route("POST /api/v1/complaints/{id}/extend", Staff, membersOnly, s.apiExtend)
 	s.route("POST /api/v1/complaints/{id}/close", Staff, membersOnly, s.apiClose)
+	s.route("POST /api/v1/complaints/{id}/code", Staff, membersOnly, s.apiCode)
 
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
 	s.route("GET /log/key", Public, nil, s.logFiles)

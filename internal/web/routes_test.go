@@ -61,6 +61,7 @@ var allow = map[string][]qorgau.Role{
 	"POST /api/v1/complaints/{id}/reply":           {qorgau.RoleMember},
 	"POST /api/v1/complaints/{id}/extend":          {qorgau.RoleMember},
 	"POST /api/v1/complaints/{id}/close":           {qorgau.RoleMember},
+	"POST /api/v1/complaints/{id}/code":            {qorgau.RoleMember},
 	"GET /stats":                                   nil,
 	"GET /stats.csv":                               nil,
 	"POST /api/terminal/v1/enroll":                 nil,

@@ -77,3 +77,8 @@ CREATE TABLE monitor_tests (
 	idem       TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX monitor_tests_creator ON monitor_tests (created_by, created_at);
+
+-- The incident's time window as a body codes it after reading (issue 4's
+-- coding); NULL where unknown.
+ALTER TABLE complaint_codings ADD COLUMN incident_from TIMESTAMPTZ;
+ALTER TABLE complaint_codings ADD COLUMN incident_to TIMESTAMPTZ;
