@@ -157,7 +157,7 @@ func (s *Service) email(n *qorgau.Notice, to string) []byte {
 			fmt.Fprintf(&body, "%-10s %s\n", f.name+":", f.value)
 		}
 	}
-	if n.Kind == qorgau.NoticeDueSoon || n.Kind == qorgau.NoticeOverdue {
+	if hasComplaint(n) {
 		fmt.Fprintf(&body, "Complaint: %d\n", n.Complaint)
 	}
 	body.WriteString("\n")

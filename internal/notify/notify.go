@@ -33,7 +33,8 @@ type Config struct {
 	// ConsoleURL, if set, is named in emails as where to read notices,
 	// e.g. https://qorgau.example.kz.
 	ConsoleURL string
-	// HTTP calls webhooks; nil means a client with a 15 s timeout.
+	// HTTP calls webhooks; nil means a client with a 15 s timeout that
+	// does not follow redirects.
 	HTTP *http.Client
 	// MaxAttempts bounds the tries of one delivery; 12 if 0.
 	MaxAttempts int
@@ -59,7 +60,10 @@ var _ qorgau.Notifier = (*Service)(nil)
 // New returns a notifier over db.
 func New(db *store.DB, logger *slog.Logger, cfg Config) *Service {
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 15 * time.Second}
+		// A redirect is answered, not followed: a POST must reach the URL
+		// the administrator set, not wherever that URL points.
+		cfg.HTTP = &http.Client{Timeout: 15 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 12

@@ -433,3 +433,31 @@ func TestSMTPRefusesPasswordWithoutTLS(t *testing.T) {
 		t.Error("a message was sent")
 	}
 }
+
+// TestWebhookRedirectIsNotFollowed checks that a webhook answering with a
+// redirect is given up at once, and the redirect's target never called.
+func TestWebhookRedirectIsNotFollowed(t *testing.T) {
+	db := storetest.Open(t, t.TempDir()+"/q.db")
+	ctx := context.Background()
+	followed := false
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed = true }))
+	defer target.Close()
+	hs := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	defer hs.Close()
+	seed(t, db, hs.URL, notify.NewSecret())
+	svc := notify.New(db, quiet(), notify.Config{})
+	n := &qorgau.Notice{Kind: qorgau.NoticeTamper, Bodies: []string{"P"}, Device: "T-1", Key: "tamper/T-1/r", Text: "opened"}
+	if err := svc.Notify(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := svc.DeliverDue(ctx); err != nil || sent != 0 {
+		t.Fatalf("DeliverDue = %d, %v, want 0", sent, err)
+	}
+	ds, _ := db.NoticeDeliveries(ctx, n.ID)
+	if len(ds) != 1 || !ds[0].Done || !ds[0].Failed || !strings.Contains(ds[0].LastError, "redirects") {
+		t.Errorf("delivery = %+v, want given up on the redirect", ds)
+	}
+	if followed {
+		t.Error("the redirect was followed")
+	}
+}

@@ -67,11 +67,12 @@ func NewSecret() string {
 }
 
 // callWebhook POSTs notice n to a body's webhook. A 2xx answer is success;
-// 4xx other than 408 and 429 is permanent; anything else is retried.
+// a redirect, and 4xx other than 408 and 429, are permanent; anything else
+// is retried.
 func (s *Service) callWebhook(ctx context.Context, hook *store.Webhook, d store.Delivery, n *qorgau.Notice) error {
 	p := WebhookPayload{ID: n.ID, Kind: string(n.Kind), Time: n.Time, Body: hook.Body, Bodies: n.Bodies,
 		Region: n.Region, Facility: n.Facility, Device: n.Device, Key: n.Key, Text: n.Text}
-	if n.Kind == qorgau.NoticeDueSoon || n.Kind == qorgau.NoticeOverdue {
+	if hasComplaint(n) {
 		p.Complaint = &n.Complaint
 	}
 	body, err := json.Marshal(p)
@@ -98,8 +99,15 @@ func (s *Service) callWebhook(ctx context.Context, hook *store.Webhook, d store.
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return permanent(fmt.Errorf("webhook %s redirects to %q: set the final URL", hook.URL, resp.Header.Get("Location")))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429:
 		return permanent(fmt.Errorf("webhook %s answered %s", hook.URL, resp.Status))
 	}
 	return fmt.Errorf("webhook %s answered %s", hook.URL, resp.Status)
+}
+
+// hasComplaint reports whether n names a complaint: the kinds about one.
+func hasComplaint(n *qorgau.Notice) bool {
+	return n.Kind == qorgau.NoticeDueSoon || n.Kind == qorgau.NoticeOverdue || n.Kind == qorgau.NoticeTestDelivered
 }

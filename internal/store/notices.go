@@ -32,7 +32,7 @@ func (db *DB) SaveNotice(ctx context.Context, n *qorgau.Notice, email bool) (cre
 	}
 	n.Time = n.Time.UTC().Truncate(time.Microsecond)
 	var complaint sql.NullInt64
-	if n.Kind == qorgau.NoticeDueSoon || n.Kind == qorgau.NoticeOverdue || n.Complaint > 0 {
+	if n.Kind == qorgau.NoticeDueSoon || n.Kind == qorgau.NoticeOverdue || n.Kind == qorgau.NoticeTestDelivered || n.Complaint > 0 {
 		complaint = sql.NullInt64{Int64: n.Complaint, Valid: true}
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
