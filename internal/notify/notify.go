@@ -123,8 +123,9 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // DeliverDue makes one attempt at every delivery whose time has come, and
-// returns how many succeeded. A failed attempt is scheduled again with
-// back-off, or given up when it cannot succeed.
+// returns how many succeeded. Each is claimed first, so that several
+// servers over one database send it once. A failed attempt is scheduled
+// again with back-off, or given up when it cannot succeed.
 func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	sent := 0
 	for {
@@ -133,6 +134,12 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		for _, d := range list {
+			now := s.Now()
+			if ok, err := s.db.ClaimDelivery(ctx, d.ID, now, now.Add(attemptLease)); err != nil {
+				return sent, err
+			} else if !ok {
+				continue // another server took it
+			}
 			err := s.deliver(ctx, d)
 			if ctx.Err() != nil {
 				return sent, ctx.Err()
@@ -155,6 +162,10 @@ func (s *Service) DeliverDue(ctx context.Context) (int, error) {
 	}
 }
 
+// attemptLease is how long a claimed delivery is kept from other servers:
+// longer than one attempt may take (deliver's timeout).
+const attemptLease = 2 * time.Minute
+
 // backoff is the wait after the attempts-th failure: MinBackoff doubled
 // per failure, at most MaxBackoff, less up to a fifth at random so that
 // many retries do not arrive together.
@@ -175,7 +186,7 @@ func (s *Service) deliver(ctx context.Context, d store.Delivery) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, attemptLease/2)
 	defer cancel()
 	switch d.Channel {
 	case store.ChannelEmail:

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
@@ -460,4 +461,50 @@ func TestWebhookRedirectIsNotFollowed(t *testing.T) {
 	if followed {
 		t.Error("the redirect was followed")
 	}
+}
+
+// TestTwoServersSendOnce runs two notifiers over one database at once, as
+// two server instances over PostgreSQL do: every delivery is sent once.
+func TestTwoServersSendOnce(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
+		ctx := context.Background()
+		smtpd := newFakeSMTP(t, nil)
+		secret := notify.NewSecret()
+		hook := &hookReceiver{secret: secret}
+		hs := httptest.NewServer(hook)
+		defer hs.Close()
+		seed(t, db, hs.URL, secret)
+		other := storetest.Open(t, url) // the second server's own pool
+		cfg := notify.Config{Mail: &notify.SMTP{Addr: smtpd.addr(), From: "alerts@example.kz"}}
+		a, b := notify.New(db, quiet(), cfg), notify.New(other, quiet(), cfg)
+		const notices = 20
+		for i := range notices {
+			if err := a.Notify(ctx, &qorgau.Notice{Kind: qorgau.NoticeTamper, Bodies: []string{"P"}, Device: "T-1",
+				Key: fmt.Sprintf("tamper/T-1/%d", i), Text: "opened"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		sent := make([]int, 2)
+		for i, svc := range []*notify.Service{a, b} {
+			wg.Go(func() {
+				n, err := svc.DeliverDue(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				sent[i] = n
+			})
+		}
+		wg.Wait()
+		// Each notice owes two emails (p1, p2) and one webhook call.
+		if total := sent[0] + sent[1]; total != 3*notices {
+			t.Errorf("sent %d + %d = %d, want %d", sent[0], sent[1], total, 3*notices)
+		}
+		if got := len(smtpd.received()); got != 2*notices {
+			t.Errorf("emails received = %d, want %d", got, 2*notices)
+		}
+		if got := len(hook.payloads()); got != notices {
+			t.Errorf("webhook calls = %d, want %d", got, notices)
+		}
+	})
 }

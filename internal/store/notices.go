@@ -247,6 +247,20 @@ func (db *DB) NextDelivery(ctx context.Context) (time.Time, bool, error) {
 	return t.UTC(), true, nil
 }
 
+// ClaimDelivery takes a due delivery for one attempt: it moves its time
+// to leaseUntil, so that no other server sends it meanwhile, and reports
+// whether this caller got it. A sender that dies during the attempt leaves
+// the delivery to be tried again when the lease ends.
+func (db *DB) ClaimDelivery(ctx context.Context, id int64, now, leaseUntil time.Time) (bool, error) {
+	res, err := db.w.ExecContext(ctx, `UPDATE notice_deliveries SET next_at = $1 WHERE id = $2 AND done_at IS NULL AND next_at <= $3`,
+		leaseUntil.UTC(), id, now.UTC())
+	if err != nil {
+		return false, fmt.Errorf("claim delivery: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // DeliveryDone records that a delivery succeeded.
 func (db *DB) DeliveryDone(ctx context.Context, id int64) error {
 	_, err := db.w.ExecContext(ctx, `UPDATE notice_deliveries SET done_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`, db.now(), id)
