@@ -20,7 +20,8 @@ const (
 // member of the bodies who gave an address (when email is true), and a
 // webhook call per body that has a webhook. It sets n.ID. A notice whose
 // Key is already stored is not stored again: SaveNotice sets n.ID to the
-// stored one and returns false. Errors: EINVALID for a bad notice.
+// stored one and returns false. Errors: EINVALID for a bad notice or one
+// addressed to an unknown body.
 func (db *DB) SaveNotice(ctx context.Context, n *qorgau.Notice, email bool) (created bool, err error) {
 	if err := n.Validate(); err != nil {
 		return false, err
@@ -49,6 +50,12 @@ func (db *DB) SaveNotice(ctx context.Context, n *qorgau.Notice, email bool) (cre
 				continue
 			}
 			seen[b] = true
+			var known int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bodies WHERE code = $1`, b).Scan(&known); err != nil {
+				return fmt.Errorf("save notice: %w", err)
+			} else if known == 0 {
+				return qorgau.Errorf(EINVALID, "a notice is addressed to %q, which is no recipient body", b)
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO notice_bodies (notice, body) VALUES ($1, $2)`, n.ID, b); err != nil {
 				return fmt.Errorf("save notice: %w", err)
 			}

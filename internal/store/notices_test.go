@@ -90,6 +90,14 @@ func TestNotices(t *testing.T) {
 		if _, err := db.SaveNotice(ctx, &qorgau.Notice{Kind: "gossip", Key: "k", Bodies: []string{"P"}}, true); qorgau.ErrorCode(err) != qorgau.EINVALID {
 			t.Errorf("SaveNotice(bad kind) = %v, want EINVALID", err)
 		}
+		if _, err := db.SaveNotice(ctx, &qorgau.Notice{Kind: qorgau.NoticeTamper, Key: "k", Bodies: []string{"P", "KZ-35"}}, true); qorgau.ErrorCode(err) != qorgau.EINVALID {
+			t.Errorf("SaveNotice(to a region code) = %v, want EINVALID", err)
+		}
+		if _, err := db.Notices(ctx, store.NoticeScope{}, 0, 0); err != nil {
+			t.Fatal(err)
+		} else if n, _ := db.UnreadNotices(ctx, store.NoticeScope{}, 0); n != 1 {
+			t.Errorf("notices after refused ones = %d, want 1: a refused notice stores nothing", n)
+		}
 		// Deliveries: p1 and n1 by email (p2 has no address, p3 is
 		// disabled), and P's webhook.
 		ds, err := db.NoticeDeliveries(ctx, n.ID)
