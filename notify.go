@@ -2,6 +2,7 @@ package qorgau
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -46,4 +47,26 @@ type Notice struct {
 // and send email and webhooks; Notify must not block for long.
 type Notifier interface {
 	Notify(ctx context.Context, n *Notice) error
+}
+
+// NoticeKinds lists every notice kind.
+var NoticeKinds = []NoticeKind{NoticeDueSoon, NoticeOverdue, NoticeTerminalDown, NoticeBelowTarget,
+	NoticeLogRollback, NoticeTamper, NoticeMaintenance, NoticeTestDelivered}
+
+// Validate returns an EINVALID error naming the first bad field: a notice
+// has a known kind, a key, at least one body, and a short text.
+func (n *Notice) Validate() error {
+	if !slices.Contains(NoticeKinds, n.Kind) {
+		return Errorf(EINVALID, "notice kind %q is not one of %s", n.Kind, joinKinds(NoticeKinds))
+	}
+	if n.Key == "" || len(n.Key) > 300 {
+		return Errorf(EINVALID, "a notice needs a key of at most 300 bytes")
+	}
+	if len(n.Bodies) == 0 {
+		return Errorf(EINVALID, "a notice is addressed to at least one body")
+	}
+	if len(n.Text) > 1000 {
+		return Errorf(EINVALID, "a notice's text is longer than 1000 bytes")
+	}
+	return nil
 }

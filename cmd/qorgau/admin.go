@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
 	"os"
 	"os/user"
 	"text/tabwriter"
@@ -19,8 +20,10 @@ import (
 const adminUsage = `Usage: qorgau admin <command> [flags]
 
 Commands:
-  user add --name NAME --role ROLE [--body CODE | --facility CODE] [--full-name "…"]
+  user add --name NAME --role ROLE [--body CODE | --facility CODE] [--full-name "…"] [--email ADDR]
                                   add a staff account; prints a one-time password
+  user edit --name NAME --email ADDR
+                                  set the address notices are emailed to ("" for none)
   user list                       list staff accounts
   user reset-password --name NAME issue a new one-time password (ends sessions)
   user reset-totp --name NAME     make the user enrol a new second factor
@@ -31,6 +34,8 @@ Commands:
   export KIND                     write regions, facilities, zones, devices or bodies as CSV
   body init|add-member|remove-member|rotate-key|keys --body CODE …
                                   manage a recipient body's keys (qorgau admin body -h)
+  body webhook set CODE URL | remove CODE
+                                  POST the body's notices to URL, signed; prints the secret once
   terminal enroll --device ID     print a one-time enrolment token for a kiosk (valid 24 h)
   terminal revoke --device ID     retire a terminal's key
   audit verify                    check the hash chain of the audit log
@@ -53,7 +58,7 @@ func runAdmin(ctx context.Context, args []string) error {
 	case "user":
 		if len(args) < 2 {
 			fmt.Fprint(os.Stderr, adminUsage)
-			return usageError("admin user: say add, list, reset-password, reset-totp, disable or enable")
+			return usageError("admin user: say add, edit, list, reset-password, reset-totp, disable or enable")
 		}
 		return runAdminUser(ctx, args[1], args[2:])
 	case "import":
@@ -93,12 +98,15 @@ func runAdminUser(ctx context.Context, verb string, args []string) error {
 	var d dbFlags
 	d.register(fs, "./qorgau-data")
 	name := fs.String("name", "", "login name (letters, digits, '.', '_', '-')")
-	var role, body, facility, fullName *string
+	var role, body, facility, fullName, email *string
 	if verb == "add" {
 		role = fs.String("role", "", "admin, member, npm, liaison or auditor")
 		body = fs.String("body", "", "recipient body code, for a member")
 		facility = fs.String("facility", "", "facility code, for a liaison")
 		fullName = fs.String("full-name", "", "the person's full name")
+	}
+	if verb == "add" || verb == "edit" {
+		email = fs.String("email", "", "address that notices are emailed to (members); empty for none")
 	}
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -121,9 +129,20 @@ func runAdminUser(ctx context.Context, verb string, args []string) error {
 		}
 		u := &qorgau.User{Name: *name, FullName: *fullName, Role: qorgau.Role(*role), Body: *body, Facility: *facility,
 			PasswordHash: hash, MustChangePassword: true}
+		if *email != "" {
+			// Checked before the account exists, so that a typo adds nothing.
+			if err := checkEmail(*email); err != nil {
+				return err
+			}
+		}
 		if err := db.CreateUser(ctx, u, &qorgau.AuditRecord{Actor: actor(), Action: qorgau.AuditUserAdded, Target: u.Name,
 			Detail: fmt.Sprintf("role=%s body=%s facility=%s", u.Role, u.Body, u.Facility)}); err != nil {
 			return plain(err)
+		}
+		if *email != "" {
+			if err := db.SetUserEmail(ctx, u.Name, *email, &qorgau.AuditRecord{Actor: actor(), Action: qorgau.AuditUserEmail, Target: u.Name, Detail: *email}); err != nil {
+				return plain(err)
+			}
 		}
 		fmt.Printf("added %s (%s)\none-time password: %s\nThe user must choose a new password and set up a second factor at first sign-in.\n", u.Name, u.Role, otp)
 		return nil
@@ -150,6 +169,18 @@ func runAdminUser(ctx context.Context, verb string, args []string) error {
 		return w.Flush()
 	}
 
+	if verb == "edit" {
+		if *email != "" {
+			if err := checkEmail(*email); err != nil {
+				return err
+			}
+		}
+		if err := db.SetUserEmail(ctx, *name, *email, &qorgau.AuditRecord{Actor: actor(), Action: qorgau.AuditUserEmail, Target: *name, Detail: *email}); err != nil {
+			return plain(err)
+		}
+		fmt.Printf("%s: notices are emailed to %s\n", *name, dash(*email))
+		return nil
+	}
 	u, err := db.UserByName(ctx, *name)
 	if err != nil {
 		return plain(err)
@@ -242,4 +273,12 @@ func newBar(max int64, what string) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(100_000_000),
 		progressbar.OptionClearOnFinish(),
 	)
+}
+
+// checkEmail returns a usage error unless addr is a bare email address.
+func checkEmail(addr string) error {
+	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+		return usageError(fmt.Sprintf("--email %q is not an email address (write it as name@example.kz)", addr))
+	}
+	return nil
 }

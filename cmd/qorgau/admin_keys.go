@@ -33,6 +33,8 @@ Commands:
                                  replace the body's key; the kind stays the same
                                  unless --pq says otherwise
   keys --body CODE               list the key versions and who holds each
+  webhook set CODE URL | remove CODE | show CODE
+                                 where the body's notices are POSTed (signed)
 
 A body's private key is never stored in clear and no administrator ever holds
 it: it exists only wrapped (encrypted) to each member's own key, which only
@@ -58,6 +60,9 @@ func runAdminBody(ctx context.Context, args []string) error {
 			return usageError("admin body: say init, add-member, remove-member, rotate-key or keys")
 		}
 		return nil
+	}
+	if args[0] == "webhook" {
+		return runAdminBodyWebhook(ctx, args[1:])
 	}
 	verb := args[0]
 	fs := newFlagSet("admin body "+verb, "Usage: qorgau admin body "+verb+" --body CODE [flags]\n\nSee qorgau admin body help.")

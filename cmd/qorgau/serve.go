@@ -38,6 +38,7 @@ type serveFlags struct {
 	clockSkew     time.Duration
 	maxEnvelope   int
 	pprof         string
+	notifyFlags
 }
 
 func (f *serveFlags) register(fs interface {
@@ -57,6 +58,7 @@ func (f *serveFlags) register(fs interface {
 	fs.DurationVar(&f.clockSkew, "clock-skew", 5*time.Minute, "how far a terminal's clock may be off before its requests are refused")
 	intVar(fs, &f.maxEnvelope, "max-envelope", seal.DefaultMaxSize, "largest complaint envelope accepted, in bytes")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler on this address (keep it on loopback), e.g. 127.0.0.1:6060")
+	f.notifyFlags.register(fs)
 }
 
 // intVar adds an int flag to fs, which register sees through a narrow
@@ -83,7 +85,7 @@ func (f *serveFlags) validate() error {
 	if f.maxEnvelope < 64<<10 || f.maxEnvelope > 256<<20 {
 		return usageError("-max-envelope must be between 64 KiB and 256 MiB")
 	}
-	return nil
+	return f.notifyFlags.validate()
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -179,6 +181,9 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	} else if n > 0 {
 		log.Warn("delivered complaints logged before a crash", "count", n)
 	}
+	notifier := f.notifier(db, log)
+	svc.Notifier, svc.Rules.DueSoonDays, cfg.Notifier = notifier, f.dueSoonDays, notifier
+	background.Go(func() { notifier.Run(loops) })
 	background.Go(func() { svc.Run(loops) })
 	background.Go(func() { svc.RunDeadlines(loops, time.Minute) })
 	cfg.Log, cfg.Complaints = clog, svc

@@ -41,6 +41,9 @@ type Service struct {
 	Logger      *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Notifier, if set, is told of copies due soon and overdue
+	// (NotifyDeadlines).
+	Notifier qorgau.Notifier
 
 	queueOnce  sync.Once
 	deliveries chan *store.Complaint // to Run, which writes them in batches

@@ -147,6 +147,9 @@ func (s *Service) RunDeadlines(ctx context.Context, interval time.Duration) erro
 		} else if n > 0 {
 			s.Logger.Warn("complaints overdue: no answer within the term", "count", n)
 		}
+		if _, err := s.NotifyDeadlines(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Error("deadline notices", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -119,7 +119,7 @@ func (a *Agent) Send(ctx context.Context, d *Draft) (*Sent, error) {
 	if err != nil {
 		return nil, err
 	}
-	it := &Item{ID: idem, Bodies: bodies, Category: d.Category, Urgent: urgent, Test: doc.Test,
+	it := &Item{ID: idem, Bodies: bodies, Category: d.Category, Urgent: urgent, Test: doc.Test, TestCode: d.TestCode,
 		LookupID: reply.LookupID, Envelope: env.Marshal()}
 	if _, err := a.outbox.Put(it); err != nil {
 		return nil, err

@@ -153,6 +153,9 @@ type Routing struct {
 	Urgent   bool
 	Test     bool
 	LookupID string
+	// TestCode is a monitor's one-time code; the server accepts Test only
+	// with a valid, unused one.
+	TestCode string
 }
 
 // Submitted is the server's answer to a submission.
@@ -173,6 +176,9 @@ func (r Routing) SubmitPath() string {
 	}
 	if r.Test {
 		q.Set("test", "1")
+	}
+	if r.TestCode != "" {
+		q.Set("test_code", r.TestCode)
 	}
 	return "/api/terminal/v1/complaints?" + q.Encode()
 }

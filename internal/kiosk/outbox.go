@@ -22,13 +22,16 @@ type Item struct {
 	Category qorgau.Category `json:"category"`
 	Urgent   bool            `json:"urgent,omitempty"`
 	Test     bool            `json:"test,omitempty"`
-	LookupID string          `json:"lookup"`
-	Envelope []byte          `json:"envelope"`
+	// TestCode is the monitor's one-time code that lets the server accept a
+	// test complaint; it says nothing of what was written.
+	TestCode string `json:"test_code,omitempty"`
+	LookupID string `json:"lookup"`
+	Envelope []byte `json:"envelope"`
 }
 
 // Routing returns the item's routing for Client.Submit.
 func (it *Item) Routing() Routing {
-	return Routing{Bodies: it.Bodies, Category: it.Category, Urgent: it.Urgent, Test: it.Test, LookupID: it.LookupID}
+	return Routing{Bodies: it.Bodies, Category: it.Category, Urgent: it.Urgent, Test: it.Test, TestCode: it.TestCode, LookupID: it.LookupID}
 }
 
 // Outbox is a folder of envelopes waiting to be delivered, one file each,

@@ -500,6 +500,10 @@ type Coding struct {
 	ImminentRisk bool
 	Zone         string
 	Named        string // persons or units named, one per line
+	// IncidentFrom and IncidentTo bound when the incident happened, as far
+	// as the body could establish; zero where unknown.
+	IncidentFrom time.Time
+	IncidentTo   time.Time
 	CodedBy      string
 	CodedAt      time.Time
 }
@@ -507,11 +511,18 @@ type Coding struct {
 // Coding returns a body's coding of a complaint, or ENOTFOUND.
 func (db *DB) Coding(ctx context.Context, complaint int64, body string) (*Coding, error) {
 	var c Coding
-	err := db.r.QueryRowContext(ctx, `SELECT complaint, body, kind, category, torture, imminent_risk, zone, named, coded_by, coded_at
+	var from, to sql.NullTime
+	err := db.r.QueryRowContext(ctx, `SELECT complaint, body, kind, category, torture, imminent_risk, zone, named, incident_from, incident_to, coded_by, coded_at
 		FROM complaint_codings WHERE complaint = $1 AND body = $2`, complaint, body).
-		Scan(&c.Complaint, &c.Body, &c.Kind, &c.Category, &c.Torture, &c.ImminentRisk, &c.Zone, &c.Named, &c.CodedBy, &c.CodedAt)
+		Scan(&c.Complaint, &c.Body, &c.Kind, &c.Category, &c.Torture, &c.ImminentRisk, &c.Zone, &c.Named, &from, &to, &c.CodedBy, &c.CodedAt)
 	if err != nil {
 		return nil, notFound(err, "complaint %d has no coding by %s", complaint, body)
+	}
+	if from.Valid {
+		c.IncidentFrom = from.Time.UTC()
+	}
+	if to.Valid {
+		c.IncidentTo = to.Time.UTC()
 	}
 	return &c, nil
 }
@@ -519,6 +530,12 @@ func (db *DB) Coding(ctx context.Context, complaint int64, body string) (*Coding
 // SaveCoding stores a body's coding. It refuses (EFORBIDDEN) to clear a
 // torture flag: that goes through RequestFlagClearing and a second member.
 func (db *DB) SaveCoding(ctx context.Context, c *Coding, audit *qorgau.AuditRecord) error {
+	if !c.IncidentFrom.IsZero() && !c.IncidentTo.IsZero() && c.IncidentTo.Before(c.IncidentFrom) {
+		return qorgau.Errorf(EINVALID, "the incident's time window ends before it begins")
+	}
+	if c.IncidentFrom.After(c.CodedAt.Add(24*time.Hour)) || c.IncidentTo.After(c.CodedAt.Add(24*time.Hour)) {
+		return qorgau.Errorf(EINVALID, "the incident's time window lies in the future")
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var torture bool
 		err := tx.QueryRowContext(ctx, `SELECT torture FROM complaint_codings WHERE complaint = $1 AND body = $2`, c.Complaint, c.Body).Scan(&torture)
@@ -528,11 +545,13 @@ func (db *DB) SaveCoding(ctx context.Context, c *Coding, audit *qorgau.AuditReco
 		if torture && !c.Torture {
 			return qorgau.Errorf(qorgau.EFORBIDDEN, "clearing the torture or ill-treatment flag needs a reason and a second member's approval")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_codings (complaint, body, kind, category, torture, imminent_risk, zone, named, coded_by, coded_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_codings (complaint, body, kind, category, torture, imminent_risk, zone, named, coded_by, coded_at, incident_from, incident_to)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (complaint, body) DO UPDATE SET kind = excluded.kind, category = excluded.category, torture = excluded.torture,
-			imminent_risk = excluded.imminent_risk, zone = excluded.zone, named = excluded.named, coded_by = excluded.coded_by, coded_at = excluded.coded_at`,
-			c.Complaint, c.Body, string(c.Kind), string(c.Category), c.Torture, c.ImminentRisk, c.Zone, c.Named, c.CodedBy, c.CodedAt.UTC()); err != nil {
+			imminent_risk = excluded.imminent_risk, zone = excluded.zone, named = excluded.named, coded_by = excluded.coded_by, coded_at = excluded.coded_at,
+			incident_from = excluded.incident_from, incident_to = excluded.incident_to`,
+			c.Complaint, c.Body, string(c.Kind), string(c.Category), c.Torture, c.ImminentRisk, c.Zone, c.Named, c.CodedBy, c.CodedAt.UTC(),
+			nullTime(c.IncidentFrom), nullTime(c.IncidentTo)); err != nil {
 			return fmt.Errorf("save coding: %w", err)
 		}
 		return db.appendAudit(ctx, tx, audit)
@@ -597,4 +616,12 @@ func (db *DB) ApproveFlagClearing(ctx context.Context, complaint int64, body, ap
 		}
 		return db.appendAudit(ctx, tx, audit)
 	})
+}
+
+// nullTime is NULL for the zero time and t in UTC otherwise.
+func nullTime(t time.Time) sql.NullTime {
+	if t.IsZero() {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: t.UTC(), Valid: true}
 }

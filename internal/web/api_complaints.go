@@ -93,10 +93,17 @@ func (s *Server) apiComplaint(w http.ResponseWriter, r *request) error {
 	}
 	doc.Voice = nil // large; fetched on its own when played
 	left, overdue, _ := s.clock(mine.Due)
+	var coding *apiCoding
+	if k, err := s.db.Coding(r.Context(), id, r.User.Body); err == nil {
+		ac := toAPICoding(k)
+		coding = &ac
+	} else if qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"id": c.ID, "facility": c.Facility, "urgent": c.Urgent, "received": c.Received,
 		"state": mine.State, "due": mine.Due, "working_days_left": left, "overdue": overdue,
-		"document": doc, "replies": replies, "events": events,
+		"document": doc, "replies": replies, "events": events, "coding": coding,
 	})
 }
 

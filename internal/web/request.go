@@ -141,6 +141,8 @@ type pageData struct {
 	Version string
 	Title   string // message key of the page title
 	Data    any
+	Unread  int  // unread notices (staff_notices.go)
+	Monitor bool // the user may make test complaints
 }
 
 func (s *Server) render(w http.ResponseWriter, r *request, status int, page, title string, data any) error {
@@ -151,6 +153,7 @@ func (s *Server) render(w http.ResponseWriter, r *request, status int, page, tit
 	pd := pageData{L: r.L, Path: r.URL.Path, Version: s.cfg.Version, Title: title, Data: data}
 	if r.Session != nil && r.Session.Stage == qorgau.StageFull {
 		pd.User = r.User
+		pd.Unread, pd.Monitor = s.headerState(r)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", pd); err != nil {

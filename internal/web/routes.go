@@ -82,6 +82,11 @@ func (s *Server) registerRoutes() {
 	s.route("POST /inbox/{id}/clear-flag", Staff, membersOnly, s.complaintClearFlag)
 	s.route("POST /inbox/{id}/approve-clear", Staff, membersOnly, s.complaintApproveClear)
 	s.route("POST /inbox/{id}/assign", Staff, membersOnly, s.complaintAssign)
+	s.route("GET /notices", Staff, noticeRoles, s.notices)
+	s.route("POST /notices/{id}/read", Staff, noticeRoles, s.noticeRead)
+	s.route("POST /notices/read-all", Staff, noticeRoles, s.noticesReadAll)
+	s.route("GET /tests", Staff, testRoles, s.tests)
+	s.route("POST /tests", Staff, testRoles, s.testCreate)
 
 	s.route("GET /stats", Public, nil, s.stats)
 	s.route("GET /stats.csv", Public, nil, s.statsCSV)
@@ -95,6 +100,7 @@ func (s *Server) registerRoutes() {
 	s.route("POST /api/v1/complaints/{id}/reply", Staff, membersOnly, s.apiReplyTo)
 	s.route("POST /api/v1/complaints/{id}/extend", Staff, membersOnly, s.apiExtend)
 	s.route("POST /api/v1/complaints/{id}/close", Staff, membersOnly, s.apiClose)
+	s.route("POST /api/v1/complaints/{id}/code", Staff, membersOnly, s.apiCode)
 
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)
 	s.route("GET /log/key", Public, nil, s.logFiles)

@@ -60,6 +60,8 @@ type Config struct {
 	Cosigned func() []byte
 	// Complaints accepts terminals' submissions; nil refuses them.
 	Complaints *complaints.Service
+	// Notifier, if set, is told when a monitor's test complaint arrives.
+	Notifier qorgau.Notifier
 }
 
 // Server is the HTTP application. Create it with New.

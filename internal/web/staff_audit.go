@@ -79,6 +79,7 @@ var auditActions = []string{
 	qorgau.AuditUserAdded, qorgau.AuditUserChanged, qorgau.AuditUserDisabled,
 	qorgau.AuditImport, qorgau.AuditExport, qorgau.AuditComplaintRead,
 	qorgau.AuditComplaintCoded, qorgau.AuditFlagClearRequested, qorgau.AuditFlagCleared, qorgau.AuditComplaintAssigned,
+	qorgau.AuditTestCodeIssued, qorgau.AuditTestCodeUsed, qorgau.AuditWebhookSet, qorgau.AuditWebhookRemoved, qorgau.AuditUserEmail,
 }
 
 func (s *Server) usersList(w http.ResponseWriter, r *request) error {

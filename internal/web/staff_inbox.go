@@ -156,10 +156,11 @@ func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
 		CanClose   bool
 		Outcomes   []qorgau.Outcome
 		Evidence   []qorgau.Evidence
-		Redirect   []qorgau.Body // bodies it may be redirected to; none when it may not
+		Redirect   []qorgau.Body  // bodies it may be redirected to; none when it may not
+		Local      *time.Location // the deployment's zone, for the incident window
 	}{coding, pending, members, qorgau.AppealKinds, qorgau.Categories, c, mine, doc, left, overdue, soon, replies, events, mine.State.CanBecome(qorgau.StateAnswered) && doc.Reply != nil,
 		mine.State.CanBecome(qorgau.StateExtended), mine.State.CanBecome(qorgau.StateClosed), qorgau.Outcomes, qorgau.EvidenceKinds,
-		redirectable(mine.State, others)})
+		redirectable(mine.State, others), s.localZone()})
 }
 
 func redirectable(st qorgau.ComplaintState, bodies []qorgau.Body) []qorgau.Body {
@@ -335,14 +336,10 @@ func (s *Server) complaintCode(w http.ResponseWriter, r *request) error {
 		Category: qorgau.Category(r.PostFormValue("category")), Torture: r.PostFormValue("torture") == "1",
 		ImminentRisk: r.PostFormValue("imminent") == "1", Zone: strings.TrimSpace(r.PostFormValue("zone")),
 		Named: strings.TrimSpace(r.PostFormValue("named")), CodedBy: r.User.Name, CodedAt: s.Now()}
-	if !slices.Contains(qorgau.AppealKinds, c.Kind) || !slices.Contains(qorgau.Categories, c.Category) {
-		return qorgau.Errorf(qorgau.EINVALID, "choose a kind and a category")
+	if err := s.incidentWindow(c, r.PostFormValue("incident_from"), r.PostFormValue("incident_to")); err != nil {
+		return err
 	}
-	if len(c.Named) > 2000 || len(c.Zone) > 64 {
-		return qorgau.Errorf(qorgau.EINVALID, "zone or named persons too long")
-	}
-	if err := s.db.SaveCoding(r.Context(), c, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintCoded,
-		Target: strconv.FormatInt(id, 10), Detail: fmt.Sprintf("category %s torture %v imminent %v", c.Category, c.Torture, c.ImminentRisk), Addr: r.Addr}); err != nil {
+	if err := s.saveCoding(r, c); err != nil {
 		return err
 	}
 	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -30,7 +31,10 @@ type submitResponse struct {
 //
 //	POST /api/terminal/v1/complaints?bodies=PROS-KZ-35,NPM&category=torture&urgent=1&lookup=<32 hex>
 //
-// The answer comes after the log has committed, with the receipt.
+// A marked test complaint carries test=1 and a monitor's one-time
+// test_code (see staff_tests.go); a test flag without a valid, unused code
+// is refused and nothing is stored. The answer comes after the log has
+// committed, with the receipt.
 func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	if s.cfg.Complaints == nil {
 		return errNoLog
@@ -41,7 +45,7 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
-		case "bodies", "category", "urgent", "test", "lookup":
+		case "bodies", "category", "urgent", "test", "lookup", "test_code":
 		default:
 			return qorgau.Errorf(qorgau.EINVALID, "unknown parameter %q", k)
 		}
@@ -54,9 +58,33 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if test != q.Has("test_code") {
+		return qorgau.Errorf(qorgau.EINVALID, "a test complaint needs a monitor's test_code, and a test_code needs test=1")
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return qorgau.Errorf(qorgau.EINVALID, "could not read the envelope")
+	}
+	var monitor *qorgau.MonitorTest
+	var fresh bool // this request used the code; false for a retry
+	if test {
+		env, err := seal.ParseEnvelope(body, int(s.cfg.MaxTerminalBody))
+		if err != nil {
+			return err
+		}
+		if monitor, fresh, err = s.claimTestCode(r, q.Get("test_code"), env.IdempotencyID); err != nil {
+			return err
+		}
+		if fresh {
+			// Give the code back if the submission is refused.
+			defer func() {
+				if monitor != nil {
+					if err := s.db.ReleaseMonitorTest(context.WithoutCancel(r.Context()), monitor.ID); err != nil {
+						s.log.Error("release test code", "err", err)
+					}
+				}
+			}()
+		}
 	}
 	var bodies []string
 	if b := q.Get("bodies"); b != "" {
@@ -69,6 +97,10 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if monitor != nil && fresh {
+		s.testArrived(r, monitor, res.ID, res.Bodies)
+	}
+	monitor = nil // filed: the code stays used
 	return writeJSON(w, http.StatusOK, submitResponse{
 		Complaint: res.ID, Bodies: res.Bodies,
 		Receipt: base64.StdEncoding.EncodeToString(res.Receipt.Marshal()),
