@@ -52,16 +52,34 @@ func (db *DB) SaveDeviceState(ctx context.Context, s *qorgau.DeviceState) error 
 // ID, and marks the device down, in one transaction. A device with an
 // outage still open is an ECONFLICT error.
 func (db *DB) OpenOutage(ctx context.Context, o *qorgau.Outage, lastSeen time.Time, boot string) error {
+	return db.OpenOutages(ctx, []*qorgau.Outage{o}, []qorgau.DeviceState{{Device: o.Device, Since: o.Start, LastSeen: lastSeen, Boot: boot}})
+}
+
+// OpenOutages opens many outages, and records the matching device states
+// (marked down), in one transaction: a sweep that finds a whole facility
+// silent writes it at once. It sets each outage's ID. A device with an
+// outage still open is an ECONFLICT error and nothing is written.
+func (db *DB) OpenOutages(ctx context.Context, list []*qorgau.Outage, states []qorgau.DeviceState) error {
+	if len(list) != len(states) {
+		return fmt.Errorf("open outages: %d outages but %d states", len(list), len(states))
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO outages (device, facility, started_at, cause, detail, required)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			o.Device, o.Facility, utc(o.Start), string(o.Cause), o.Detail, o.Required).Scan(&o.ID)
-		if isUniqueViolation(err) {
-			return qorgau.Errorf(ECONFLICT, "device %s already has an open outage", o.Device)
-		} else if err != nil {
-			return fmt.Errorf("open outage: %w", err)
+		for k, o := range list {
+			err := tx.QueryRowContext(ctx, `INSERT INTO outages (device, facility, started_at, cause, detail, required)
+				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+				o.Device, o.Facility, utc(o.Start), string(o.Cause), o.Detail, o.Required).Scan(&o.ID)
+			if isUniqueViolation(err) {
+				return qorgau.Errorf(ECONFLICT, "device %s already has an open outage", o.Device)
+			} else if err != nil {
+				return fmt.Errorf("open outage: %w", err)
+			}
+			st := states[k]
+			st.Up = false
+			if err := saveState(ctx, tx, &st); err != nil {
+				return err
+			}
 		}
-		return saveState(ctx, tx, &qorgau.DeviceState{Device: o.Device, Up: false, Since: o.Start, LastSeen: lastSeen, Boot: boot})
+		return nil
 	})
 }
 

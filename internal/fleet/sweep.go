@@ -1,0 +1,244 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"qorgau.kz/qorgau"
+)
+
+// Run sweeps every Config.SweepEvery until ctx is cancelled. It logs a
+// failed sweep and goes on: a database that is briefly away must not stop
+// the watch.
+func (t *Tracker) Run(ctx context.Context) error {
+	tick := time.NewTicker(t.cfg.SweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if err := t.Sweep(ctx); err != nil {
+				t.cfg.Logger.Error("fleet sweep", "err", err)
+			}
+		}
+	}
+}
+
+// scan returns the devices that have been silent longer than twice their
+// interval and marks them down. It reads only the in-memory slices.
+func (t *Tracker) scan(now int64, into []int32) []int32 {
+	lastSeen, state, limit := t.lastSeen, t.state, t.limit
+	for i := range lastSeen {
+		if now-lastSeen[i].Load() <= int64(limit[i])*int64(time.Second) {
+			continue
+		}
+		if !state[i].CompareAndSwap(stateUp, stateDown) {
+			continue
+		}
+		// A heartbeat may have landed between the load and the swap.
+		if now-lastSeen[i].Load() <= int64(limit[i])*int64(time.Second) {
+			state[i].Store(stateUp)
+			continue
+		}
+		into = append(into, int32(i))
+	}
+	return into
+}
+
+// Sweep opens outages for devices silent too long, closes those of
+// devices that returned, raises alarms and alerts, and persists the
+// changes. Run calls it; tests call it with a fake clock.
+func (t *Tracker) Sweep(ctx context.Context) error {
+	now := t.Now()
+	down := t.scan(now.UnixNano(), nil)
+
+	t.mu.Lock()
+	back, events := t.returning, t.events
+	t.returning, t.events = nil, nil
+	t.mu.Unlock()
+
+	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if len(down) > 0 {
+		keep(t.openOutages(ctx, down))
+	}
+	for _, i := range back {
+		keep(t.closeOutage(ctx, i))
+	}
+	for _, e := range events {
+		keep(t.raise(ctx, e))
+	}
+	keep(t.alertLongOutages(ctx, now))
+	if !now.Before(t.nextCheck) {
+		t.nextCheck = now.Add(t.cfg.CheckTargetEvery)
+		keep(t.checkTargets(ctx, now))
+	}
+	return firstErr
+}
+
+func (t *Tracker) openOutages(ctx context.Context, down []int32) error {
+	list := make([]*qorgau.Outage, len(down))
+	states := make([]qorgau.DeviceState, len(down))
+	t.mu.Lock()
+	for k, i := range down {
+		start := time.Unix(0, t.lastSeen[i].Load()).UTC()
+		fac := t.facilities[t.facility[i]].Code
+		o := &qorgau.Outage{Device: t.ids[i], Facility: fac, Start: start, Cause: qorgau.CauseUnknown,
+			Required: t.schedules[t.schedule[i]].Contains(start.In(t.cfg.Location))}
+		if m := t.maintenanceAt(fac, t.ids[i], start.Add(time.Duration(t.limit[i])*time.Second/2)); m != nil {
+			o.Cause, o.Detail = qorgau.CauseMaintenance, m.Reason
+		} else if ts := t.terminals[i]; ts != nil && ts.tamper {
+			o.Cause, o.Detail = qorgau.CauseTamper, "case switch open at the last heartbeat"
+		} else if f, ok := t.faults[i]; ok {
+			o.Detail = "fault: " + f
+		}
+		states[k] = qorgau.DeviceState{Device: t.ids[i], Since: start, LastSeen: start}
+		if ts := t.terminals[i]; ts != nil {
+			states[k].Boot = ts.boot
+			ts.bootBefore = ts.boot
+		}
+		list[k] = o
+	}
+	t.mu.Unlock()
+	if err := t.db.OpenOutages(ctx, list, states); err != nil {
+		// Leave them down in memory; a later sweep cannot retry them, so
+		// say which are missing.
+		return fmt.Errorf("open %d outages: %w", len(list), err)
+	}
+	t.mu.Lock()
+	for k, i := range down {
+		t.open[i] = &openOutage{Outage: *list[k]}
+	}
+	t.mu.Unlock()
+	t.version.Add(1)
+	t.cfg.Logger.Debug("outages opened", "count", len(down))
+	return nil
+}
+
+func (t *Tracker) closeOutage(ctx context.Context, i int32) error {
+	end := time.Unix(0, t.lastSeen[i].Load()).UTC()
+	var boot string
+	t.mu.Lock()
+	if ts := t.terminals[i]; ts != nil {
+		boot = ts.boot
+	}
+	delete(t.faults, i)
+	t.mu.Unlock()
+	o, err := t.db.CloseOutage(ctx, t.ids[i], end, boot)
+	if err != nil && qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		t.mu.Lock()
+		t.returning = append(t.returning, i) // try again next sweep
+		t.mu.Unlock()
+		return err
+	}
+	t.mu.Lock()
+	delete(t.open, i)
+	t.mu.Unlock()
+	t.state[i].Store(stateUp)
+	t.version.Add(1)
+	if o != nil && t.kind[i] == qorgau.DeviceTerminal && o.Cause == qorgau.CauseUnknown {
+		return t.explain(ctx, i, o)
+	}
+	return nil
+}
+
+// maintenanceAt returns the declared window covering the device at t, or
+// nil. The caller holds t.mu.
+func (t *Tracker) maintenanceAt(facility, device string, at time.Time) *qorgau.Maintenance {
+	for k := range t.maint {
+		if t.maint[k].Covers(facility, device, at) {
+			return &t.maint[k]
+		}
+	}
+	return nil
+}
+
+// explain infers the cause of a terminal's outage from its journal and
+// boot ids, and stores it if it changed.
+func (t *Tracker) explain(ctx context.Context, i int32, o *qorgau.Outage) error {
+	end := o.End
+	if end.IsZero() {
+		end = t.Now()
+	}
+	entries, err := t.db.Journal(ctx, o.Device, o.Start, end.Add(time.Second))
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	var before, after string
+	if ts := t.terminals[i]; ts != nil {
+		before, after = ts.bootBefore, ts.boot
+	}
+	maint := t.maintenanceAt(o.Facility, o.Device, o.Start.Add(time.Duration(t.limit[i])*time.Second/2)) != nil
+	t.mu.Unlock()
+	cause, detail := InferCause(o, entries, maint, before, after)
+	if cause == o.Cause && detail == o.Detail {
+		return nil
+	}
+	o.Cause, o.Detail = cause, detail
+	t.mu.Lock()
+	if oo := t.open[i]; oo != nil && oo.ID == o.ID {
+		oo.Cause, oo.Detail = cause, detail
+	}
+	t.mu.Unlock()
+	return t.db.SetOutageCause(ctx, o.ID, cause, detail)
+}
+
+// InferCause tells why a terminal was silent during o, from the journal
+// entries it uploaded for that time, whether a declared maintenance window
+// covered it, and its boot id before and after. In order: maintenance;
+// tamper if the case was opened; network if the journal shows it running
+// (heartbeats failing, the network lost); power if it came back with a new
+// boot id and its journal shows neither a shutdown nor running; else
+// unknown.
+func InferCause(o *qorgau.Outage, entries []qorgau.JournalEntry, maintenance bool, bootBefore, bootAfter string) (qorgau.OutageCause, string) {
+	if maintenance {
+		return qorgau.CauseMaintenance, o.Detail
+	}
+	end := o.End
+	in := func(e *qorgau.JournalEntry) bool {
+		return e.Time.After(o.Start) && (end.IsZero() || e.Time.Before(end))
+	}
+	var running, shutdown, boots int
+	var lost time.Time
+	for k := range entries {
+		e := &entries[k]
+		if !in(e) {
+			continue
+		}
+		switch e.Kind {
+		case qorgau.JournalTamperOpen:
+			return qorgau.CauseTamper, "case opened at " + e.Time.UTC().Format(time.RFC3339)
+		case qorgau.JournalShutdown:
+			shutdown++
+		case qorgau.JournalBoot:
+			boots++
+		case qorgau.JournalNetworkLost:
+			if lost.IsZero() {
+				lost = e.Time
+			}
+			running++
+		case qorgau.JournalHeartbeat, qorgau.JournalNetworkBack, qorgau.JournalSubmitted:
+			running++
+		}
+	}
+	switch {
+	case running > 0 && !lost.IsZero():
+		return qorgau.CauseNetwork, fmt.Sprintf("journal: network lost at %s, %d entries while cut off", lost.UTC().Format(time.RFC3339), running)
+	case running > 0:
+		return qorgau.CauseNetwork, fmt.Sprintf("journal: %d entries while the server heard nothing", running)
+	case shutdown > 0:
+		return qorgau.CauseUnknown, "journal: the terminal was shut down"
+	case boots > 0:
+		return qorgau.CausePower, "journal: booted again without a shutdown"
+	case bootAfter != "" && bootBefore != "" && bootAfter != bootBefore:
+		return qorgau.CausePower, "restarted without a shutdown: new boot id"
+	}
+	return qorgau.CauseUnknown, o.Detail
+}
