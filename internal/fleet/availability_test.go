@@ -50,7 +50,7 @@ func TestAvailabilityReport(t *testing.T) {
 	// declared maintenance, C-2 beats all the time.
 	m := qorgau.Maintenance{Facility: "EC-166-1", Device: "C-1", From: t0.Add(time.Second), To: t0.Add(time.Hour), Reason: "lens", DeclaredBy: "l"}
 	must(t, w.db.DeclareMaintenance(ctx, &m, nil))
-	w.tr.MaintenanceDeclared(m)
+	must(t, w.tr.MaintenanceDeclared(ctx, m))
 	w.heartbeat(qorgau.Heartbeat{Boot: "b1"})
 	w.beat("C-1")
 	for w.now.Before(t0.Add(2 * time.Hour)) {

@@ -420,11 +420,38 @@ func (t *Tracker) Snapshot() []Counts {
 }
 
 // MaintenanceDeclared tells the tracker of a newly declared window, so
-// that silence in it is given cause maintenance.
-func (t *Tracker) MaintenanceDeclared(m qorgau.Maintenance) {
+// that silence in it is given cause maintenance, and tells the bodies of
+// the facility that it was declared.
+func (t *Tracker) MaintenanceDeclared(ctx context.Context, m qorgau.Maintenance) error {
 	t.mu.Lock()
 	t.maint = append(t.maint, m)
 	t.mu.Unlock()
+	fi, ok := t.facIndex[m.Facility]
+	if !ok {
+		return nil
+	}
+	what := "every device"
+	if m.Device != "" {
+		what = "device " + m.Device
+	}
+	return t.notify(ctx, fi, &qorgau.Notice{
+		Kind: qorgau.NoticeMaintenance, Device: m.Device,
+		Key:  fmt.Sprintf("maintenance/%d", m.ID),
+		Text: fmt.Sprintf("Facility %s declared maintenance of %s from %s to %s: %s (declared by %s).",
+			m.Facility, what, m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339), m.Reason, m.DeclaredBy),
+	})
+}
+
+// Locate returns what a camera source needs to check a beat: the device's
+// number, whether it is a camera, and its facility and region. ok is false
+// for a device the registry does not hold.
+func (t *Tracker) Locate(id string) (i int32, camera bool, facility, region string, ok bool) {
+	i, ok = t.index[id]
+	if !ok {
+		return 0, false, "", "", false
+	}
+	f := &t.facilities[t.facility[i]]
+	return i, t.kind[i] == qorgau.DeviceCamera, f.Code, f.Region, true
 }
 
 // JournalStored tells the tracker that a terminal's journal now ends at
@@ -456,3 +483,10 @@ func (t *Tracker) JournalStored(ctx context.Context, device string, seq int64) e
 	}
 	return nil
 }
+
+// Location returns the facilities' local time, in which days and required
+// hours are read.
+func (t *Tracker) Location() *time.Location { return t.cfg.Location }
+
+// Target returns the availability a facility must keep, between 0 and 1.
+func (t *Tracker) Target() float64 { return t.cfg.Target }

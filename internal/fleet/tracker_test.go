@@ -253,7 +253,7 @@ func TestCauses(t *testing.T) {
 		w := newWorld(t, Config{})
 		m := qorgau.Maintenance{Facility: "EC-166-1", From: w.now.Add(time.Minute), To: w.now.Add(time.Hour), Reason: "wiring", DeclaredBy: "liaison"}
 		must(t, w.db.DeclareMaintenance(ctx, &m, nil))
-		w.tr.MaintenanceDeclared(m)
+		must(t, w.tr.MaintenanceDeclared(ctx, m))
 		w.heartbeat(qorgau.Heartbeat{Boot: "b1"})
 		for range 42 * 3 {
 			w.beat("C-2")

@@ -23,6 +23,7 @@ import (
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
 	"qorgau.kz/qorgau/internal/complaints"
+	"qorgau.kz/qorgau/internal/fleet"
 	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/tlog"
 )
@@ -60,6 +61,9 @@ type Config struct {
 	Cosigned func() []byte
 	// Complaints accepts terminals' submissions; nil refuses them.
 	Complaints *complaints.Service
+	// Fleet tracks terminals' and cameras' heartbeats; nil turns the fleet
+	// watch routes off (404).
+	Fleet *fleet.Tracker
 }
 
 // Server is the HTTP application. Create it with New.
