@@ -436,7 +436,7 @@ func (t *Tracker) MaintenanceDeclared(ctx context.Context, m qorgau.Maintenance)
 	}
 	return t.notify(ctx, fi, &qorgau.Notice{
 		Kind: qorgau.NoticeMaintenance, Device: m.Device,
-		Key:  fmt.Sprintf("maintenance/%d", m.ID),
+		Key: fmt.Sprintf("maintenance/%d", m.ID),
 		Text: fmt.Sprintf("Facility %s declared maintenance of %s from %s to %s: %s (declared by %s).",
 			m.Facility, what, m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339), m.Reason, m.DeclaredBy),
 	})
@@ -490,3 +490,14 @@ func (t *Tracker) Location() *time.Location { return t.cfg.Location }
 
 // Target returns the availability a facility must keep, between 0 and 1.
 func (t *Tracker) Target() float64 { return t.cfg.Target }
+
+// LastSeen returns when a device was last heard from (or, if never, when
+// the tracker started) and whether it is down now. ok is false for an
+// unknown device.
+func (t *Tracker) LastSeen(id string) (at time.Time, down, ok bool) {
+	i, ok := t.index[id]
+	if !ok {
+		return time.Time{}, false, false
+	}
+	return time.Unix(0, t.lastSeen[i].Load()).UTC(), t.state[i].Load() != stateUp, true
+}

@@ -297,7 +297,7 @@ type availRow struct {
 	Below                              bool
 }
 
-func hours(d time.Duration) string { return strconv.FormatFloat(d.Hours(), 'f', 1, 64) }
+func hours(d time.Duration) string { return strconv.FormatFloat(d.Hours(), 'f', 2, 64) }
 
 func (s *Server) availabilityReport(r *request) (*fleet.Report, []availRow, time.Time, time.Time, error) {
 	tr, err := s.tracker()
