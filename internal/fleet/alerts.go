@@ -12,11 +12,11 @@ import (
 // Without a Notifier the notice is logged.
 func (t *Tracker) notify(ctx context.Context, fi int32, n *qorgau.Notice) error {
 	t.mu.Lock()
-	if t.alerted[n.Key] {
+	if _, done := t.alerted[n.Key]; done {
 		t.mu.Unlock()
 		return nil
 	}
-	t.alerted[n.Key] = true
+	t.alerted[n.Key] = t.Now()
 	t.mu.Unlock()
 	f := t.facilities[fi]
 	n.Facility, n.Region = f.Code, f.Region
@@ -109,6 +109,13 @@ func (t *Tracker) checkTargets(ctx context.Context, now time.Time) error {
 		return err
 	}
 	rep := t.report(outages, from, now, "", now)
+	t.mu.Lock()
+	for k, at := range t.alerted {
+		if now.Sub(at) > 48*time.Hour {
+			delete(t.alerted, k)
+		}
+	}
+	t.mu.Unlock()
 	day := now.In(t.cfg.Location).Format(time.DateOnly)
 	var firstErr error
 	for k := range rep.Facilities {

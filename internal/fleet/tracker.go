@@ -112,7 +112,7 @@ type Tracker struct {
 	faults    map[int32]string // the last fault a camera source reported
 	events    []event
 	maint     []qorgau.Maintenance
-	alerted   map[string]bool // notice keys raised, so each is raised once
+	alerted   map[string]time.Time // notice keys raised, so each is raised once; forgotten after 2 days
 	nextCheck time.Time
 	version   atomic.Int64 // bumped on every change of state, for live pages
 }
@@ -211,7 +211,7 @@ func newTracker(cfg Config, db *store.DB, devices []qorgau.Device, facs []qorgau
 		open:      map[int32]*openOutage{},
 		terminals: map[int32]*terminalState{},
 		faults:    map[int32]string{},
-		alerted:   map[string]bool{},
+		alerted:   map[string]time.Time{},
 	}
 	for _, f := range facs {
 		info := facilityInfo{Code: f.Code, Region: f.Region}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -416,5 +417,57 @@ func TestUnknownDevice(t *testing.T) {
 	}
 	if _, err := w.tr.Heartbeat(context.Background(), "C-1", &qorgau.Heartbeat{}, w.now); qorgau.ErrorCode(err) != qorgau.EINVALID {
 		t.Errorf("Heartbeat(camera) = %v, want EINVALID", err)
+	}
+}
+
+// TestConcurrentBeatsAndSweeps beats from several goroutines while the
+// clock moves and sweeps run; run with -race. Devices that beat on time
+// must never get an outage, and a device that stops must.
+func TestConcurrentBeatsAndSweeps(t *testing.T) {
+	w := newWorld(t, Config{})
+	var clock atomic.Int64
+	clock.Store(t0.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	w.db.Now = now
+	tr, err := Load(context.Background(), w.db, Config{Now: now, Location: kz, Notifier: w.n})
+	must(t, err)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var seenC, seenT atomic.Int64 // the clock each beater last used
+	for g := range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				at := now()
+				tr.Beat(&qorgau.DeviceBeat{Device: "C-2", Time: at, OK: true}, at)
+				seenC.Store(at.UnixNano())
+				if g == 0 {
+					tr.Heartbeat(context.Background(), "T-1", &qorgau.Heartbeat{Boot: "b1"}, at)
+					seenT.Store(at.UnixNano())
+				}
+				time.Sleep(20 * time.Microsecond)
+			}
+		})
+	}
+	for range 1500 { // 150 s of simulated time
+		c := clock.Add(int64(100 * time.Millisecond))
+		for seenC.Load() < c || seenT.Load() < c { // the beaters keep up, however loaded the machine
+			time.Sleep(20 * time.Microsecond)
+		}
+		must(t, tr.Sweep(context.Background()))
+	}
+	close(stop)
+	wg.Wait()
+	for _, d := range []string{"C-2", "T-1"} {
+		if o := w.outages(d); len(o) != 0 {
+			t.Errorf("%s beat all along but has outages %+v", d, o)
+		}
+	}
+	if o := w.outages("C-1"); len(o) != 1 {
+		t.Errorf("C-1 was silent 150 s but has outages %+v, want one", o)
 	}
 }
