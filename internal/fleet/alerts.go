@@ -11,6 +11,7 @@ import (
 // notify tells the region's prosecutor and the NPM of n, once per n.Key.
 // Without a Notifier the notice is logged.
 func (t *Tracker) notify(ctx context.Context, fi int32, n *qorgau.Notice) error {
+	r := t.reg.Load()
 	t.mu.Lock()
 	if _, done := t.alerted[n.Key]; done {
 		t.mu.Unlock()
@@ -18,7 +19,7 @@ func (t *Tracker) notify(ctx context.Context, fi int32, n *qorgau.Notice) error 
 	}
 	t.alerted[n.Key] = t.Now()
 	t.mu.Unlock()
-	f := t.facilities[fi]
+	f := r.facilities[fi]
 	n.Facility, n.Region = f.Code, f.Region
 	n.Bodies = append([]string(nil), f.Bodies...)
 	if n.Time.IsZero() {
@@ -39,8 +40,9 @@ func (t *Tracker) notify(ctx context.Context, fi int32, n *qorgau.Notice) error 
 
 // raise records an alarm that a heartbeat revealed and tells the bodies.
 func (t *Tracker) raise(ctx context.Context, e event) error {
-	fi := t.facility[e.device]
-	a := &qorgau.FleetAlarm{Time: e.at, Device: t.ids[e.device], Facility: t.facilities[fi].Code, Kind: e.kind, Detail: e.detail}
+	r := t.reg.Load()
+	fi := r.facility[e.device]
+	a := &qorgau.FleetAlarm{Time: e.at, Device: r.ids[e.device], Facility: r.facilities[fi].Code, Kind: e.kind, Detail: e.detail}
 	if err := t.db.AddFleetAlarm(ctx, a); err != nil {
 		return err
 	}
@@ -58,7 +60,8 @@ func (t *Tracker) raise(ctx context.Context, e event) error {
 // RecordAlarm stores an alarm the web layer found (a broken journal chain)
 // and tells the bodies of the device's facility.
 func (t *Tracker) RecordAlarm(ctx context.Context, device string, kind qorgau.AlarmKind, detail string) error {
-	i, ok := t.index[device]
+	r := t.reg.Load()
+	i, ok := r.index[device]
 	if !ok {
 		return qorgau.Errorf(qorgau.ENOTFOUND, "unknown device %q", device)
 	}
@@ -69,6 +72,7 @@ func (t *Tracker) RecordAlarm(ctx context.Context, device string, kind qorgau.Al
 // AlertAfter within their required hours, except for declared
 // maintenance.
 func (t *Tracker) alertLongOutages(ctx context.Context, now time.Time) error {
+	r := t.reg.Load()
 	type due struct {
 		i int32
 		o qorgau.Outage
@@ -76,10 +80,10 @@ func (t *Tracker) alertLongOutages(ctx context.Context, now time.Time) error {
 	var list []due
 	t.mu.Lock()
 	for i, o := range t.open {
-		if o.alerted || t.kind[i] != qorgau.DeviceTerminal || o.Cause == qorgau.CauseMaintenance {
+		if o.alerted || r.kind[i] != qorgau.DeviceTerminal || o.Cause == qorgau.CauseMaintenance {
 			continue
 		}
-		if RequiredOverlap(t.schedules[t.schedule[i]], o.Start, now, t.cfg.Location) > t.cfg.AlertAfter {
+		if RequiredOverlap(r.schedules[r.schedule[i]], o.Start, now, t.cfg.Location) > t.cfg.AlertAfter {
 			o.alerted = true
 			list = append(list, due{i, o.Outage})
 		}
@@ -87,7 +91,7 @@ func (t *Tracker) alertLongOutages(ctx context.Context, now time.Time) error {
 	t.mu.Unlock()
 	var firstErr error
 	for _, d := range list {
-		err := t.notify(ctx, t.facility[d.i], &qorgau.Notice{
+		err := t.notify(ctx, r.facility[d.i], &qorgau.Notice{
 			Time: now, Kind: qorgau.NoticeTerminalDown, Device: d.o.Device,
 			Key: fmt.Sprintf("terminal_down/%s/%s", d.o.Device, d.o.Start.UTC().Format(time.RFC3339)),
 			Text: fmt.Sprintf("Terminal %s at %s has been silent since %s (cause so far: %s), longer than %s in its required hours.",
@@ -103,6 +107,7 @@ func (t *Tracker) alertLongOutages(ctx context.Context, now time.Time) error {
 // checkTargets tells the bodies of each facility whose availability over
 // the last 24 h fell below the target, once per facility and local day.
 func (t *Tracker) checkTargets(ctx context.Context, now time.Time) error {
+	r := t.reg.Load()
 	from := now.Add(-24 * time.Hour)
 	outages, err := t.db.Outages(ctx, qorgau.OutageFilter{From: from, To: now})
 	if err != nil {
@@ -123,7 +128,7 @@ func (t *Tracker) checkTargets(ctx context.Context, now time.Time) error {
 		if f.Share() >= t.cfg.Target {
 			continue
 		}
-		err := t.notify(ctx, t.facIndex[f.Key], &qorgau.Notice{
+		err := t.notify(ctx, r.facIndex[f.Key], &qorgau.Notice{
 			Time: now, Kind: qorgau.NoticeBelowTarget,
 			Key: fmt.Sprintf("below_target/%s/%s", f.Key, day),
 			Text: fmt.Sprintf("Facility %s was available %.2f %% of its required hours over the last 24 h; the target is %.2f %%.",

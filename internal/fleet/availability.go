@@ -106,13 +106,14 @@ func (t *Tracker) Availability(ctx context.Context, from, to time.Time, region s
 }
 
 func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region string, now time.Time) *Report {
+	r := t.reg.Load()
 	rep := &Report{From: from, To: to}
-	perSchedule := make([]time.Duration, len(t.schedules))
-	for k, s := range t.schedules {
+	perSchedule := make([]time.Duration, len(r.schedules))
+	for k, s := range r.schedules {
 		perSchedule[k] = RequiredOverlap(s, from, to, t.cfg.Location)
 	}
-	facs := make([]Availability, len(t.facilities))
-	for k, f := range t.facilities {
+	facs := make([]Availability, len(r.facilities))
+	for k, f := range r.facilities {
 		facs[k] = Availability{Key: f.Code, Region: f.Region}
 	}
 	// Only devices with outages get their own line: a full line per camera
@@ -120,7 +121,7 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 	devLine := map[int32]*Availability{}
 	for k := range outages {
 		o := &outages[k]
-		i, ok := t.index[o.Device]
+		i, ok := r.index[o.Device]
 		if !ok {
 			continue
 		}
@@ -135,11 +136,11 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 		if e.After(to) {
 			e = to
 		}
-		lost := RequiredOverlap(t.schedules[t.schedule[i]], s, e, t.cfg.Location)
+		lost := RequiredOverlap(r.schedules[r.schedule[i]], s, e, t.cfg.Location)
 		d := devLine[i]
 		if d == nil {
-			f := t.facilities[t.facility[i]]
-			d = &Availability{Key: o.Device, Facility: f.Code, Region: f.Region, Devices: 1, Required: perSchedule[t.schedule[i]]}
+			f := r.facilities[r.facility[i]]
+			d = &Availability{Key: o.Device, Facility: f.Code, Region: f.Region, Devices: 1, Required: perSchedule[r.schedule[i]]}
 			devLine[i] = d
 		}
 		d.Outages++
@@ -149,10 +150,13 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 			d.Down += lost
 		}
 	}
-	for i := range t.ids {
-		f := &facs[t.facility[i]]
+	for i := range r.ids {
+		if r.limit[i] == 0 {
+			continue // no longer in the registry
+		}
+		f := &facs[r.facility[i]]
 		f.Devices++
-		f.Required += perSchedule[t.schedule[i]]
+		f.Required += perSchedule[r.schedule[i]]
 		if d := devLine[int32(i)]; d != nil {
 			f.Outages += d.Outages
 			f.Down += d.Down
@@ -166,16 +170,16 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 			continue
 		}
 		rep.Facilities = append(rep.Facilities, *f)
-		r := regions[f.Region]
-		if r == nil {
-			r = &Availability{Key: f.Region}
-			regions[f.Region] = r
+		rg := regions[f.Region]
+		if rg == nil {
+			rg = &Availability{Key: f.Region}
+			regions[f.Region] = rg
 		}
-		r.add(f)
+		rg.add(f)
 		rep.Total.add(f)
 	}
-	for _, r := range regions {
-		rep.Regions = append(rep.Regions, *r)
+	for _, rg := range regions {
+		rep.Regions = append(rep.Regions, *rg)
 	}
 	for _, d := range devLine {
 		if region == "" || d.Region == region {

@@ -60,7 +60,7 @@ func BenchmarkSweep1M(b *testing.B) {
 	var into []int32
 	b.ResetTimer()
 	for range b.N {
-		into = tr.scan(now, into[:0])
+		into = tr.scan(tr.reg.Load(), now, into[:0])
 	}
 	if len(into) != 0 {
 		b.Fatalf("%d devices down", len(into))

@@ -22,16 +22,36 @@ func (t *Tracker) Run(ctx context.Context) error {
 			if err := t.Sweep(ctx); err != nil {
 				t.cfg.Logger.Error("fleet sweep", "err", err)
 			}
+			t.maybeReload(ctx)
 		}
 	}
 }
 
+// maybeReload reads the registry again in the background when it is due,
+// or when a beat named an unknown device (at most every 10 s), so that a
+// slow read of a large registry never delays a sweep.
+func (t *Tracker) maybeReload(ctx context.Context) {
+	since := t.Now().Sub(time.Unix(0, t.lastLoad.Load()))
+	due := since >= t.cfg.ReloadEvery || t.wantLoad.Load() && since >= 10*time.Second
+	if !due || !t.reloading.CompareAndSwap(false, true) {
+		return
+	}
+	t.wantLoad.Store(false)
+	go func() {
+		defer t.reloading.Store(false)
+		if err := t.Reload(ctx); err != nil {
+			t.lastLoad.Store(t.Now().UnixNano()) // do not retry at once
+			t.cfg.Logger.Error("fleet registry reload", "err", err)
+		}
+	}()
+}
+
 // scan returns the devices that have been silent longer than twice their
 // interval and marks them down. It reads only the in-memory slices.
-func (t *Tracker) scan(now int64, into []int32) []int32 {
-	lastSeen, state, limit := t.lastSeen, t.state, t.limit
+func (t *Tracker) scan(r *registry, now int64, into []int32) []int32 {
+	lastSeen, state, limit := r.lastSeen, r.state, r.limit[:len(r.lastSeen)]
 	for i := range lastSeen {
-		if now-lastSeen[i].Load() <= int64(limit[i])*int64(time.Second) {
+		if now-lastSeen[i].Load() <= int64(limit[i])*int64(time.Second) || limit[i] == 0 {
 			continue
 		}
 		if !state[i].CompareAndSwap(stateUp, stateDown) {
@@ -51,8 +71,10 @@ func (t *Tracker) scan(now int64, into []int32) []int32 {
 // devices that returned, raises alarms and alerts, and persists the
 // changes. Run calls it; tests call it with a fake clock.
 func (t *Tracker) Sweep(ctx context.Context) error {
+	t.sweepMu.Lock()
+	defer t.sweepMu.Unlock()
 	now := t.Now()
-	down := t.scan(now.UnixNano(), nil)
+	down := t.scan(t.reg.Load(), now.UnixNano(), nil)
 
 	t.mu.Lock()
 	back, events := t.returning, t.events
@@ -83,22 +105,23 @@ func (t *Tracker) Sweep(ctx context.Context) error {
 }
 
 func (t *Tracker) openOutages(ctx context.Context, down []int32) error {
+	r := t.reg.Load()
 	list := make([]*qorgau.Outage, len(down))
 	states := make([]qorgau.DeviceState, len(down))
 	t.mu.Lock()
 	for k, i := range down {
-		start := time.Unix(0, t.lastSeen[i].Load()).UTC()
-		fac := t.facilities[t.facility[i]].Code
-		o := &qorgau.Outage{Device: t.ids[i], Facility: fac, Start: start, Cause: qorgau.CauseUnknown,
-			Required: t.schedules[t.schedule[i]].Contains(start.In(t.cfg.Location))}
-		if m := t.maintenanceAt(fac, t.ids[i], start.Add(time.Duration(t.limit[i])*time.Second/2)); m != nil {
+		start := time.Unix(0, r.lastSeen[i].Load()).UTC()
+		fac := r.facilities[r.facility[i]].Code
+		o := &qorgau.Outage{Device: r.ids[i], Facility: fac, Start: start, Cause: qorgau.CauseUnknown,
+			Required: r.schedules[r.schedule[i]].Contains(start.In(t.cfg.Location))}
+		if m := t.maintenanceAt(fac, r.ids[i], start.Add(time.Duration(r.limit[i])*time.Second/2)); m != nil {
 			o.Cause, o.Detail = qorgau.CauseMaintenance, m.Reason
 		} else if ts := t.terminals[i]; ts != nil && ts.tamper {
 			o.Cause, o.Detail = qorgau.CauseTamper, "case switch open at the last heartbeat"
 		} else if f, ok := t.faults[i]; ok {
 			o.Detail = "fault: " + f
 		}
-		states[k] = qorgau.DeviceState{Device: t.ids[i], Since: start, LastSeen: start}
+		states[k] = qorgau.DeviceState{Device: r.ids[i], Since: start, LastSeen: start}
 		if ts := t.terminals[i]; ts != nil {
 			states[k].Boot = ts.boot
 			ts.bootBefore = ts.boot
@@ -122,7 +145,8 @@ func (t *Tracker) openOutages(ctx context.Context, down []int32) error {
 }
 
 func (t *Tracker) closeOutage(ctx context.Context, i int32) error {
-	end := time.Unix(0, t.lastSeen[i].Load()).UTC()
+	r := t.reg.Load()
+	end := time.Unix(0, r.lastSeen[i].Load()).UTC()
 	var boot string
 	t.mu.Lock()
 	if ts := t.terminals[i]; ts != nil {
@@ -130,7 +154,7 @@ func (t *Tracker) closeOutage(ctx context.Context, i int32) error {
 	}
 	delete(t.faults, i)
 	t.mu.Unlock()
-	o, err := t.db.CloseOutage(ctx, t.ids[i], end, boot)
+	o, err := t.db.CloseOutage(ctx, r.ids[i], end, boot)
 	if err != nil && qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 		t.mu.Lock()
 		t.returning = append(t.returning, i) // try again next sweep
@@ -140,9 +164,9 @@ func (t *Tracker) closeOutage(ctx context.Context, i int32) error {
 	t.mu.Lock()
 	delete(t.open, i)
 	t.mu.Unlock()
-	t.state[i].Store(stateUp)
+	r.state[i].Store(stateUp)
 	t.version.Add(1)
-	if o != nil && t.kind[i] == qorgau.DeviceTerminal && o.Cause == qorgau.CauseUnknown {
+	if o != nil && r.kind[i] == qorgau.DeviceTerminal && o.Cause == qorgau.CauseUnknown {
 		return t.explain(ctx, i, o)
 	}
 	return nil
@@ -162,6 +186,7 @@ func (t *Tracker) maintenanceAt(facility, device string, at time.Time) *qorgau.M
 // explain infers the cause of a terminal's outage from its journal and
 // boot ids, and stores it if it changed.
 func (t *Tracker) explain(ctx context.Context, i int32, o *qorgau.Outage) error {
+	r := t.reg.Load()
 	end := o.End
 	if end.IsZero() {
 		end = t.Now()
@@ -175,7 +200,7 @@ func (t *Tracker) explain(ctx context.Context, i int32, o *qorgau.Outage) error 
 	if ts := t.terminals[i]; ts != nil {
 		before, after = ts.bootBefore, ts.boot
 	}
-	maint := t.maintenanceAt(o.Facility, o.Device, o.Start.Add(time.Duration(t.limit[i])*time.Second/2)) != nil
+	maint := t.maintenanceAt(o.Facility, o.Device, o.Start.Add(time.Duration(r.limit[i])*time.Second/2)) != nil
 	t.mu.Unlock()
 	cause, detail := InferCause(o, entries, maint, before, after)
 	if cause == o.Cause && detail == o.Detail {

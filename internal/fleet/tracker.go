@@ -48,6 +48,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now. Tests pass a fake one.
 	Now func() time.Time
+	// ReloadEvery is how often the registry is read again, to track
+	// devices added or changed since; a beat from an unknown device makes
+	// it sooner (at most every 10 s). Default 5 min.
+	ReloadEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -72,6 +76,9 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ReloadEvery <= 0 {
+		c.ReloadEvery = 5 * time.Minute
+	}
 }
 
 // Device states held in Tracker.state.
@@ -90,20 +97,12 @@ type Tracker struct {
 	// Now is the clock, from Config.Now.
 	Now func() time.Time
 
-	// The registry, numbered densely; fixed after Load.
-	index      map[string]int32
-	ids        []string
-	kind       []qorgau.DeviceKind // terminal or camera; string header shared by all
-	facility   []int32             // index into facilities
-	limit      []int32             // 2 × interval, seconds
-	schedule   []uint16            // index into schedules
-	facilities []facilityInfo
-	facIndex   map[string]int32
-	schedules  []qorgau.Schedule
-
-	// What heartbeats change, without a lock.
-	lastSeen []atomic.Int64 // Unix nanoseconds
-	state    []atomic.Uint32
+	reg       atomic.Pointer[registry]
+	sweepMu   sync.Mutex  // one sweep or registry swap at a time
+	reloadMu  sync.Mutex  // one reload at a time
+	wantLoad  atomic.Bool // a beat named a device the registry does not hold
+	lastLoad  atomic.Int64
+	reloading atomic.Bool
 
 	mu        sync.Mutex
 	open      map[int32]*openOutage // devices down, by number
@@ -115,6 +114,27 @@ type Tracker struct {
 	alerted   map[string]time.Time // notice keys raised, so each is raised once; forgotten after 2 days
 	nextCheck time.Time
 	version   atomic.Int64 // bumped on every change of state, for live pages
+}
+
+// registry is the devices, numbered densely, with what is known of each in
+// parallel slices. A published registry is not changed, except lastSeen
+// and state, which heartbeats and sweeps change atomically. A reload
+// publishes a new one in which every device keeps its number; new devices
+// are numbered after the old, and the arrays heartbeats write are shared
+// with the old registry while they have room, so that no beat is lost.
+type registry struct {
+	index      map[string]int32 // active devices only
+	ids        []string
+	kind       []qorgau.DeviceKind // terminal or camera; string header shared by all
+	facility   []int32             // index into facilities
+	limit      []int32             // 2 × interval, seconds; 0 for a device no longer in the registry
+	schedule   []uint16            // index into schedules
+	facilities []facilityInfo
+	facIndex   map[string]int32
+	schedules  []qorgau.Schedule
+
+	lastSeen []atomic.Int64 // Unix nanoseconds
+	state    []atomic.Uint32
 }
 
 type facilityInfo struct {
@@ -150,28 +170,21 @@ type event struct {
 // seen at Load, so that silence from the start is an outage too.
 func Load(ctx context.Context, db *store.DB, cfg Config) (*Tracker, error) {
 	cfg.defaults()
-	devices, _, err := db.Devices(ctx, qorgau.DeviceFilter{})
-	if err != nil {
-		return nil, err
-	}
-	facs, err := db.Facilities(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bodies, err := db.Bodies(ctx)
+	devices, facs, bodies, err := readRegistry(ctx, db)
 	if err != nil {
 		return nil, err
 	}
 	t := newTracker(cfg, db, devices, facs, bodies)
+	r := t.reg.Load()
 	now := t.Now()
 	states, err := db.DeviceStates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range states {
-		if i, ok := t.index[s.Device]; ok {
-			t.lastSeen[i].Store(s.LastSeen.UnixNano())
-			if t.kind[i] == qorgau.DeviceTerminal {
+		if i, ok := r.index[s.Device]; ok {
+			r.lastSeen[i].Store(s.LastSeen.UnixNano())
+			if r.kind[i] == qorgau.DeviceTerminal {
 				t.terminals[i].boot = s.Boot
 			}
 		}
@@ -181,9 +194,9 @@ func Load(ctx context.Context, db *store.DB, cfg Config) (*Tracker, error) {
 		return nil, err
 	}
 	for _, o := range open {
-		if i, ok := t.index[o.Device]; ok {
+		if i, ok := r.index[o.Device]; ok {
 			t.open[i] = &openOutage{Outage: o}
-			t.state[i].Store(stateDown)
+			r.state[i].Store(stateDown)
 		}
 	}
 	t.maint, err = db.MaintenanceWindows(ctx, "", now.Add(-24*time.Hour), now.Add(366*24*time.Hour))
@@ -193,26 +206,47 @@ func Load(ctx context.Context, db *store.DB, cfg Config) (*Tracker, error) {
 	return t, nil
 }
 
+func readRegistry(ctx context.Context, db *store.DB) ([]qorgau.Device, []qorgau.Facility, []qorgau.Body, error) {
+	devices, _, err := db.Devices(ctx, qorgau.DeviceFilter{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	facs, err := db.Facilities(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bodies, err := db.Bodies(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return devices, facs, bodies, nil
+}
+
 // newTracker numbers the devices; every one starts as seen now.
 func newTracker(cfg Config, db *store.DB, devices []qorgau.Device, facs []qorgau.Facility, bodies []qorgau.Body) *Tracker {
 	cfg.defaults()
-	n := len(devices)
 	t := &Tracker{
 		cfg: cfg, db: db, Now: cfg.Now,
-		index:     make(map[string]int32, n),
-		ids:       make([]string, n),
-		kind:      make([]qorgau.DeviceKind, n),
-		facility:  make([]int32, n),
-		limit:     make([]int32, n),
-		schedule:  make([]uint16, n),
-		facIndex:  map[string]int32{},
-		lastSeen:  make([]atomic.Int64, n),
-		state:     make([]atomic.Uint32, n),
 		open:      map[int32]*openOutage{},
 		terminals: map[int32]*terminalState{},
 		faults:    map[int32]string{},
 		alerted:   map[string]time.Time{},
 	}
+	r := buildRegistry(nil, devices, facs, bodies)
+	t.publish(r, t.Now())
+	t.lastLoad.Store(t.Now().UnixNano())
+	return t
+}
+
+// buildRegistry numbers devices, keeping the numbers of prev. It leaves
+// lastSeen and state to publish.
+func buildRegistry(prev *registry, devices []qorgau.Device, facs []qorgau.Facility, bodies []qorgau.Body) *registry {
+	n := len(devices)
+	old := 0
+	if prev != nil {
+		old = len(prev.ids)
+	}
+	r := &registry{index: make(map[string]int32, n), facIndex: map[string]int32{}}
 	for _, f := range facs {
 		info := facilityInfo{Code: f.Code, Region: f.Region}
 		for _, b := range bodies {
@@ -221,56 +255,161 @@ func newTracker(cfg Config, db *store.DB, devices []qorgau.Device, facs []qorgau
 				info.Bodies = append(info.Bodies, b.Code)
 			}
 		}
-		t.facIndex[f.Code] = int32(len(t.facilities))
-		t.facilities = append(t.facilities, info)
+		r.facIndex[f.Code] = int32(len(r.facilities))
+		r.facilities = append(r.facilities, info)
+	}
+	// Devices keep their numbers; the new ones follow.
+	number := make([]int32, n)
+	total := old
+	for k, d := range devices {
+		if prev != nil {
+			if i, ok := prev.index[d.ID]; ok {
+				number[k] = i
+				continue
+			}
+			if i, ok := retiredIndex(prev, d.ID); ok {
+				number[k] = i
+				continue
+			}
+		}
+		number[k] = int32(total)
+		total++
+	}
+	r.ids = make([]string, total)
+	r.kind = make([]qorgau.DeviceKind, total)
+	r.facility = make([]int32, total)
+	r.limit = make([]int32, total) // 0 = no longer in the registry, until set below
+	r.schedule = make([]uint16, total)
+	if prev != nil {
+		copy(r.ids, prev.ids)
+		copy(r.kind, prev.kind)
+		copy(r.facility, prev.facility)
 	}
 	schedIndex := map[string]uint16{}
-	now := t.Now().UnixNano()
-	for i, d := range devices {
-		t.index[d.ID] = int32(i)
-		t.ids[i] = d.ID
-		t.kind[i] = d.Kind
-		fi, ok := t.facIndex[d.Facility]
+	for k, d := range devices {
+		i := number[k]
+		r.index[d.ID] = i
+		r.ids[i] = d.ID
+		r.kind[i] = d.Kind
+		fi, ok := r.facIndex[d.Facility]
 		if !ok {
-			fi = int32(len(t.facilities))
-			t.facIndex[d.Facility] = fi
-			t.facilities = append(t.facilities, facilityInfo{Code: d.Facility})
+			fi = int32(len(r.facilities))
+			r.facIndex[d.Facility] = fi
+			r.facilities = append(r.facilities, facilityInfo{Code: d.Facility})
 		}
-		t.facility[i] = fi
-		t.limit[i] = int32(2 * d.Interval)
+		r.facility[i] = fi
+		r.limit[i] = int32(2 * d.Interval)
 		key := d.Required.String()
 		si, ok := schedIndex[key]
 		if !ok {
-			si = uint16(len(t.schedules))
+			si = uint16(len(r.schedules))
 			schedIndex[key] = si
-			t.schedules = append(t.schedules, d.Required)
+			r.schedules = append(r.schedules, d.Required)
 		}
-		t.schedule[i] = si
-		t.lastSeen[i].Store(now)
-		if d.Kind == qorgau.DeviceTerminal {
+		r.schedule[i] = si
+	}
+	if prev != nil {
+		// A retired device keeps its number but no facility of its own.
+		for i := range old {
+			if r.limit[i] == 0 && int(r.facility[i]) >= len(r.facilities) {
+				r.facility[i] = 0
+			}
+		}
+	}
+	if len(r.facilities) == 0 {
+		r.facilities = append(r.facilities, facilityInfo{})
+	}
+	return r
+}
+
+// retiredIndex finds the number of a device that left the registry and
+// came back; it is rare, so a scan is enough.
+func retiredIndex(prev *registry, id string) (int32, bool) {
+	for i, x := range prev.ids {
+		if x == id && prev.limit[i] == 0 {
+			return int32(i), true
+		}
+	}
+	return 0, false
+}
+
+// publish gives r the heartbeat arrays, shared with the current registry
+// where they have room, and makes it current. Devices new to r count as
+// seen at now. The caller holds sweepMu, or is newTracker.
+func (t *Tracker) publish(r *registry, now time.Time) {
+	n := len(r.ids)
+	prev := t.reg.Load()
+	old := 0
+	if prev != nil {
+		old = len(prev.ids)
+	}
+	switch {
+	case prev != nil && n <= cap(prev.lastSeen):
+		r.lastSeen, r.state = prev.lastSeen[:n], prev.state[:n]
+	default:
+		c := n + n/4 + 1024 // room to grow without copying
+		r.lastSeen, r.state = make([]atomic.Int64, n, c), make([]atomic.Uint32, n, c)
+		for i := range old {
+			r.lastSeen[i].Store(prev.lastSeen[i].Load())
+			r.state[i].Store(prev.state[i].Load())
+		}
+	}
+	for i := old; i < n; i++ {
+		r.lastSeen[i].Store(now.UnixNano())
+		r.state[i].Store(stateUp)
+	}
+	t.mu.Lock()
+	for i := old; i < n; i++ {
+		if r.kind[i] == qorgau.DeviceTerminal && t.terminals[int32(i)] == nil {
 			t.terminals[int32(i)] = &terminalState{journalSeq: -1}
 		}
 	}
-	return t
+	t.mu.Unlock()
+	t.reg.Store(r)
+	t.version.Add(1)
+}
+
+// Reload reads the registry again, so that devices added since Load are
+// tracked and devices removed are not, keeping every device's state. Run
+// calls it every Config.ReloadEvery, and soon after a beat names a device
+// the tracker does not know.
+func (t *Tracker) Reload(ctx context.Context) error {
+	t.reloadMu.Lock()
+	defer t.reloadMu.Unlock()
+	devices, facs, bodies, err := readRegistry(ctx, t.db)
+	if err != nil {
+		return err
+	}
+	r := buildRegistry(t.reg.Load(), devices, facs, bodies)
+	t.sweepMu.Lock()
+	defer t.sweepMu.Unlock()
+	// A concurrent publish cannot have happened (reloadMu), so r's numbers
+	// still match the current registry.
+	t.publish(r, t.Now())
+	t.lastLoad.Store(t.Now().UnixNano())
+	t.cfg.Logger.Info("fleet registry reloaded", "devices", len(r.index))
+	return nil
 }
 
 // Len returns the number of tracked devices.
-func (t *Tracker) Len() int { return len(t.ids) }
+func (t *Tracker) Len() int { return len(t.reg.Load().index) }
 
 // Device returns the registry facts the tracker holds for id: its kind,
 // facility and interval in seconds. ok is false for an unknown device.
 func (t *Tracker) Device(id string) (kind qorgau.DeviceKind, facility string, interval int, ok bool) {
-	i, ok := t.index[id]
+	r := t.reg.Load()
+	i, ok := r.index[id]
 	if !ok {
 		return "", "", 0, false
 	}
-	return t.kind[i], t.facilities[t.facility[i]].Code, int(t.limit[i] / 2), true
+	return r.kind[i], r.facilities[r.facility[i]].Code, int(r.limit[i] / 2), true
 }
 
 // FacilityRegion returns the region of a facility the tracker knows.
 func (t *Tracker) FacilityRegion(code string) string {
-	if fi, ok := t.facIndex[code]; ok {
-		return t.facilities[fi].Region
+	r := t.reg.Load()
+	if fi, ok := r.facIndex[code]; ok {
+		return r.facilities[fi].Region
 	}
 	return ""
 }
@@ -278,13 +417,14 @@ func (t *Tracker) FacilityRegion(code string) string {
 // seen records a heartbeat of device i at unix nanoseconds at, and hands a
 // returning device to the sweep. It takes no lock and allocates nothing.
 func (t *Tracker) seen(i int32, at int64) {
+	r := t.reg.Load()
 	for {
-		old := t.lastSeen[i].Load()
-		if at <= old || t.lastSeen[i].CompareAndSwap(old, at) {
+		old := r.lastSeen[i].Load()
+		if at <= old || r.lastSeen[i].CompareAndSwap(old, at) {
 			break
 		}
 	}
-	if t.state[i].Load() == stateDown && t.state[i].CompareAndSwap(stateDown, stateReturning) {
+	if r.state[i].Load() == stateDown && r.state[i].CompareAndSwap(stateDown, stateReturning) {
 		t.mu.Lock()
 		t.returning = append(t.returning, i)
 		t.mu.Unlock()
@@ -296,8 +436,10 @@ func (t *Tracker) seen(i int32, at int64) {
 // being available. It returns an ENOTFOUND error for a device the registry
 // does not hold.
 func (t *Tracker) Beat(b *qorgau.DeviceBeat, now time.Time) error {
-	i, ok := t.index[b.Device]
+	r := t.reg.Load()
+	i, ok := r.index[b.Device]
 	if !ok {
+		t.wantLoad.Store(true)
 		return qorgau.Errorf(qorgau.ENOTFOUND, "unknown device %q", b.Device)
 	}
 	if !b.OK {
@@ -317,7 +459,8 @@ func (t *Tracker) Beat(b *qorgau.DeviceBeat, now time.Time) error {
 // Index returns the dense number of a device, for callers that ingest in
 // bulk with BeatAt; ok is false for an unknown device.
 func (t *Tracker) Index(id string) (int32, bool) {
-	i, ok := t.index[id]
+	r := t.reg.Load()
+	i, ok := r.index[id]
 	return i, ok
 }
 
@@ -335,17 +478,19 @@ type HeartbeatResult struct {
 // an opened case and a log rollback. It returns ENOTFOUND for a device the
 // registry does not hold and EINVALID for one that is not a terminal.
 func (t *Tracker) Heartbeat(ctx context.Context, device string, hb *qorgau.Heartbeat, now time.Time) (HeartbeatResult, error) {
-	i, ok := t.index[device]
+	r := t.reg.Load()
+	i, ok := r.index[device]
 	if !ok {
+		t.wantLoad.Store(true)
 		return HeartbeatResult{}, qorgau.Errorf(qorgau.ENOTFOUND, "unknown device %q", device)
 	}
-	if t.kind[i] != qorgau.DeviceTerminal {
+	if r.kind[i] != qorgau.DeviceTerminal {
 		return HeartbeatResult{}, qorgau.Errorf(qorgau.EINVALID, "device %s is not a terminal", device)
 	}
 	if len(hb.Boot) > 64 {
 		return HeartbeatResult{}, qorgau.Errorf(qorgau.EINVALID, "boot id is longer than 64 bytes")
 	}
-	res := HeartbeatResult{Interval: int(t.limit[i] / 2)}
+	res := HeartbeatResult{Interval: int(r.limit[i] / 2)}
 	t.mu.Lock()
 	ts := t.terminals[i]
 	if hb.Tamper && !ts.tamper {
@@ -398,17 +543,21 @@ type Counts struct {
 // Snapshot returns the up and down counts of every facility that has
 // devices, in registry order.
 func (t *Tracker) Snapshot() []Counts {
-	out := make([]Counts, len(t.facilities))
-	for i, f := range t.facilities {
+	r := t.reg.Load()
+	out := make([]Counts, len(r.facilities))
+	for i, f := range r.facilities {
 		out[i].Facility, out[i].Region = f.Code, f.Region
 	}
-	for i := range t.ids {
-		c := &out[t.facility[i]]
-		down := t.state[i].Load() != stateUp
+	for i := range r.ids {
+		if r.limit[i] == 0 {
+			continue // no longer in the registry
+		}
+		c := &out[r.facility[i]]
+		down := r.state[i].Load() != stateUp
 		switch {
-		case t.kind[i] == qorgau.DeviceTerminal && down:
+		case r.kind[i] == qorgau.DeviceTerminal && down:
 			c.TerminalsDown++
-		case t.kind[i] == qorgau.DeviceTerminal:
+		case r.kind[i] == qorgau.DeviceTerminal:
 			c.TerminalsUp++
 		case down:
 			c.CamerasDown++
@@ -423,10 +572,11 @@ func (t *Tracker) Snapshot() []Counts {
 // that silence in it is given cause maintenance, and tells the bodies of
 // the facility that it was declared.
 func (t *Tracker) MaintenanceDeclared(ctx context.Context, m qorgau.Maintenance) error {
+	r := t.reg.Load()
 	t.mu.Lock()
 	t.maint = append(t.maint, m)
 	t.mu.Unlock()
-	fi, ok := t.facIndex[m.Facility]
+	fi, ok := r.facIndex[m.Facility]
 	if !ok {
 		return nil
 	}
@@ -446,19 +596,22 @@ func (t *Tracker) MaintenanceDeclared(ctx context.Context, m qorgau.Maintenance)
 // number, whether it is a camera, and its facility and region. ok is false
 // for a device the registry does not hold.
 func (t *Tracker) Locate(id string) (i int32, camera bool, facility, region string, ok bool) {
-	i, ok = t.index[id]
+	r := t.reg.Load()
+	i, ok = r.index[id]
 	if !ok {
+		t.wantLoad.Store(true)
 		return 0, false, "", "", false
 	}
-	f := &t.facilities[t.facility[i]]
-	return i, t.kind[i] == qorgau.DeviceCamera, f.Code, f.Region, true
+	f := &r.facilities[r.facility[i]]
+	return i, r.kind[i] == qorgau.DeviceCamera, f.Code, f.Region, true
 }
 
 // JournalStored tells the tracker that a terminal's journal now ends at
 // seq, and re-evaluates the causes of its recent outages, which the journal
 // may explain.
 func (t *Tracker) JournalStored(ctx context.Context, device string, seq int64) error {
-	i, ok := t.index[device]
+	r := t.reg.Load()
+	i, ok := r.index[device]
 	if !ok {
 		return nil
 	}
@@ -495,9 +648,10 @@ func (t *Tracker) Target() float64 { return t.cfg.Target }
 // the tracker started) and whether it is down now. ok is false for an
 // unknown device.
 func (t *Tracker) LastSeen(id string) (at time.Time, down, ok bool) {
-	i, ok := t.index[id]
+	r := t.reg.Load()
+	i, ok := r.index[id]
 	if !ok {
 		return time.Time{}, false, false
 	}
-	return time.Unix(0, t.lastSeen[i].Load()).UTC(), t.state[i].Load() != stateUp, true
+	return time.Unix(0, r.lastSeen[i].Load()).UTC(), r.state[i].Load() != stateUp, true
 }

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -469,5 +470,54 @@ func TestConcurrentBeatsAndSweeps(t *testing.T) {
 	}
 	if o := w.outages("C-1"); len(o) != 1 {
 		t.Errorf("C-1 was silent 150 s but has outages %+v, want one", o)
+	}
+}
+
+// TestReload adds devices while the tracker runs: they are unknown until
+// the registry is read again, then tracked, and the old devices keep their
+// state, whether the heartbeat arrays are shared or copied to grow.
+func TestReload(t *testing.T) {
+	ctx := context.Background()
+	for _, n := range []int{1, 1500} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			w := newWorld(t, Config{})
+			w.heartbeat(qorgau.Heartbeat{Boot: "b1"})
+			for range 5 { // C-1 goes down, C-2 keeps beating
+				w.beat("C-2")
+				w.advance(20 * time.Second)
+			}
+			if _, down, _ := w.tr.LastSeen("C-1"); !down {
+				t.Fatal("C-1 not down")
+			}
+			seenC2, _, _ := w.tr.LastSeen("C-2")
+			var devs []qorgau.Device
+			for k := range n {
+				devs = append(devs, qorgau.Device{ID: fmt.Sprintf("NEW-%d", k), Kind: qorgau.DeviceCamera, Facility: "SIZO-1", Interval: 30})
+			}
+			must(t, w.db.SaveDevices(ctx, devs, nil))
+			if err := w.tr.Beat(&qorgau.DeviceBeat{Device: "NEW-0", Time: w.now, OK: true}, w.now); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+				t.Fatalf("beat of a device added after Load = %v, want ENOTFOUND until reload", err)
+			}
+			must(t, w.tr.Reload(ctx))
+			if got := w.tr.Len(); got != 3+n {
+				t.Errorf("Len after reload = %d, want %d", got, 3+n)
+			}
+			w.beat("NEW-0")
+			if at, down, ok := w.tr.LastSeen("C-2"); !ok || down || !at.Equal(seenC2) {
+				t.Errorf("C-2 after reload = %v %v %v, want up, last seen %v", at, down, ok, seenC2)
+			}
+			if _, down, _ := w.tr.LastSeen("C-1"); !down {
+				t.Error("C-1 came up by a reload")
+			}
+			w.beat("C-1")
+			w.advance(time.Second)
+			if o := w.outages("C-1"); len(o) != 1 || o[0].Open() {
+				t.Errorf("C-1's outage after its return = %+v, want closed", o)
+			}
+			c := w.tr.Snapshot()
+			if c[1].Facility != "SIZO-1" || c[1].CamerasUp != 1+n {
+				t.Errorf("SIZO-1 counts = %+v, want %d cameras up", c[1], 1+n)
+			}
+		})
 	}
 }
