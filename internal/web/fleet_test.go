@@ -385,3 +385,17 @@ func TestFleetWatchOff(t *testing.T) {
 		t.Errorf("GET /fleet without a tracker = %d, want 404", resp.StatusCode)
 	}
 }
+
+func TestAvailabilityPDF(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	withFleet(t, e, web.Config{RequireTOTP: true})
+	resp, body := e.do(e.client(), "GET", "/fleet/availability.pdf", nil, e.session(qorgau.RoleNPM))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" ||
+		!strings.HasPrefix(body, "%PDF-") || !strings.Contains(body, "%%EOF") || len(body) < 2000 {
+		t.Fatalf("availability.pdf = %d %s, %d bytes starting %.8q", resp.StatusCode, resp.Header.Get("Content-Type"), len(body), body)
+	}
+	withFleet(t, e, web.Config{RequireTOTP: true, PDFFont: "/nonexistent/font.ttf"})
+	if resp, _ := e.do(e.client(), "GET", "/fleet/availability.pdf", nil, e.session(qorgau.RoleNPM)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("availability.pdf without its font = %d, want 404 saying which font", resp.StatusCode)
+	}
+}

@@ -122,6 +122,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /fleet/facility/{code}", Staff, fleetRoles, s.fleetFacility)
 	s.route("GET /fleet/availability", Staff, fleetRoles, s.fleetAvailability)
 	s.route("GET /fleet/availability.csv", Staff, fleetRoles, s.fleetAvailabilityCSV)
+	s.route("GET /fleet/availability.pdf", Staff, fleetRoles, s.fleetAvailabilityPDF)
 }
 
 // Routes returns the route table, for tests and documentation.

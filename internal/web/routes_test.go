@@ -79,6 +79,7 @@ var allow = map[string][]qorgau.Role{
 	"GET /fleet/facility/{code}":      {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
 	"GET /fleet/availability":         {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
 	"GET /fleet/availability.csv":     {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /fleet/availability.pdf":     {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
 }
 
 // terminalOnly are the routes only a signed terminal request may use; every

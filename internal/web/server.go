@@ -64,6 +64,9 @@ type Config struct {
 	// Fleet tracks terminals' and cameras' heartbeats; nil turns the fleet
 	// watch routes off (404).
 	Fleet *fleet.Tracker
+	// PDFFont is a TrueType font with Cyrillic for the PDF availability
+	// report; "" is Debian's DejaVu Sans (fonts-dejavu-core).
+	PDFFont string
 }
 
 // Server is the HTTP application. Create it with New.
