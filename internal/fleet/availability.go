@@ -108,6 +108,12 @@ func (t *Tracker) Availability(ctx context.Context, from, to time.Time, region s
 func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region string, now time.Time) *Report {
 	r := t.reg.Load()
 	rep := &Report{From: from, To: to}
+	if to.After(now) {
+		to = now // the future is neither available nor not
+	}
+	if from.After(to) {
+		from = to
+	}
 	perSchedule := make([]time.Duration, len(r.schedules))
 	for k, s := range r.schedules {
 		perSchedule[k] = RequiredOverlap(s, from, to, t.cfg.Location)

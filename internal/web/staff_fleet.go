@@ -273,7 +273,8 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 		if end.IsZero() {
 			end = now
 		}
-		table[len(outages)-1-k] = outageRow{o, end.Sub(o.Start).Round(time.Minute).String()} // newest first
+		d := end.Sub(o.Start).Round(time.Minute)
+		table[len(outages)-1-k] = outageRow{o, fmt.Sprintf("%d:%02d", int(d.Hours()), int(d.Minutes())%60)} // newest first
 	}
 	return s.render(w, r, http.StatusOK, "fleet_facility", "fleet.facility.title", struct {
 		Facility    *qorgau.Facility
