@@ -46,7 +46,7 @@ func (s *Server) fleetAvailabilityPDF(w http.ResponseWriter, r *request) error {
 	pdf.SetFont("dejavu", "", 10)
 	pdf.CellFormat(0, 6, fmt.Sprintf("%s %s — %s %s · %s: %.1f %%", L.T("fleet.from"), from.Format(time.DateOnly),
 		L.T("fleet.to"), to.AddDate(0, 0, -1).Format(time.DateOnly), L.T("fleet.pdf.target"), target), "", 1, "L", false, 0, "")
-	pdf.CellFormat(0, 6, fmt.Sprintf("%s: %.2f %% · %s: %d · %s: %s h · %s: %s h", L.T("fleet.availability"), rep.Total.Percent(),
+	pdf.CellFormat(0, 6, fmt.Sprintf("%s: %.2f · %s: %d · %s: %s · %s: %s", L.T("fleet.availability"), rep.Total.Percent(),
 		L.T("fleet.devices"), rep.Total.Devices, L.T("fleet.downhours"), hours(rep.Total.Down),
 		L.T("fleet.maintenancehours"), hours(rep.Total.Maintenance)), "", 1, "L", false, 0, "")
 	pdf.Ln(3)
