@@ -130,8 +130,12 @@ func (t *Tracker) openOutages(ctx context.Context, down []int32) error {
 	}
 	t.mu.Unlock()
 	if err := t.db.OpenOutages(ctx, list, states); err != nil {
-		// Leave them down in memory; a later sweep cannot retry them, so
-		// say which are missing.
+		// Nothing was written: mark them up again, so that the next sweep
+		// finds them still silent and tries again. An outage must not go
+		// unrecorded.
+		for _, i := range down {
+			r.state[i].Store(stateUp)
+		}
 		return fmt.Errorf("open %d outages: %w", len(list), err)
 	}
 	t.mu.Lock()

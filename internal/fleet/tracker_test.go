@@ -521,3 +521,32 @@ func TestReload(t *testing.T) {
 		})
 	}
 }
+
+// TestOutageWriteRetried: when the outages of a sweep cannot be written,
+// none is lost: the devices stay up in memory and the next sweep tries
+// again.
+func TestOutageWriteRetried(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, Config{})
+	// An outage of C-1 the tracker does not know of makes the write fail.
+	must(t, w.db.OpenOutage(ctx, &qorgau.Outage{Device: "C-1", Facility: "EC-166-1", Start: w.now, Cause: qorgau.CauseUnknown}, w.now, ""))
+	w.now = w.now.Add(61 * time.Second)
+	if err := w.tr.Sweep(ctx); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+		t.Fatalf("Sweep with a failing write = %v, want the ECONFLICT", err)
+	}
+	if _, down, _ := w.tr.LastSeen("C-2"); down {
+		t.Error("C-2 is down in memory though its outage was not written")
+	}
+	if o := w.outages("C-2"); len(o) != 0 {
+		t.Errorf("C-2 outages after a failed write: %+v", o)
+	}
+	_, err := w.db.CloseOutage(ctx, "C-1", w.now, "")
+	must(t, err)
+	w.now = w.now.Add(time.Second)
+	must(t, w.tr.Sweep(ctx))
+	for _, d := range []string{"C-1", "C-2"} {
+		if o := w.outages(d); len(o) == 0 || !o[len(o)-1].Open() {
+			t.Errorf("%s after the retry: %+v, want an open outage", d, o)
+		}
+	}
+}
