@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,8 @@ type terminalState struct {
 	bootBefore string // the boot id before the latest outage
 	tamper     bool
 	logSize    int64
+	outbox     int
+	network    string
 	journalSeq int64 // -1: not read from the store yet
 	rollback   int64 // the log size last raised as a rollback
 }
@@ -503,7 +506,7 @@ func (t *Tracker) Heartbeat(ctx context.Context, device string, hb *qorgau.Heart
 				detail: fmt.Sprintf("terminal has seen a log of size %d; the server serves %d", hb.LogSize, served)})
 		}
 	}
-	ts.tamper, ts.logSize = hb.Tamper, hb.LogSize
+	ts.tamper, ts.logSize, ts.outbox, ts.network = hb.Tamper, hb.LogSize, hb.Outbox, hb.Network
 	if hb.Boot != "" && hb.Boot != ts.boot {
 		if ts.boot != "" {
 			ts.bootBefore = ts.boot
@@ -654,4 +657,40 @@ func (t *Tracker) LastSeen(id string) (at time.Time, down, ok bool) {
 		return time.Time{}, false, false
 	}
 	return time.Unix(0, r.lastSeen[i].Load()).UTC(), r.state[i].Load() != stateUp, true
+}
+
+// TerminalStatus is what the last heartbeat of a terminal said.
+type TerminalStatus struct {
+	Device   string
+	Down     bool
+	LastSeen time.Time
+	Boot     string
+	Outbox   int // envelopes waiting on the terminal
+	Tamper   bool
+	LogSize  int64
+	Network  string
+}
+
+// Terminals returns the status of a facility's terminals, ordered by id.
+func (t *Tracker) Terminals(facility string) []TerminalStatus {
+	r := t.reg.Load()
+	fi, ok := r.facIndex[facility]
+	if !ok {
+		return nil
+	}
+	var list []TerminalStatus
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range r.ids {
+		if r.facility[i] != fi || r.kind[i] != qorgau.DeviceTerminal || r.limit[i] == 0 {
+			continue
+		}
+		st := TerminalStatus{Device: r.ids[i], Down: r.state[i].Load() != stateUp, LastSeen: time.Unix(0, r.lastSeen[i].Load()).UTC()}
+		if ts := t.terminals[int32(i)]; ts != nil {
+			st.Boot, st.Outbox, st.Tamper, st.LogSize, st.Network = ts.boot, ts.outbox, ts.tamper, ts.logSize, ts.network
+		}
+		list = append(list, st)
+	}
+	slices.SortFunc(list, func(a, b TerminalStatus) int { return cmpString(a.Device, b.Device) })
+	return list
 }

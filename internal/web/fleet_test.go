@@ -117,8 +117,14 @@ func TestTerminalHeartbeatAndJournal(t *testing.T) {
 		}
 	}
 	e.now = e.now.Add(time.Second)
-	if _, v := tm.sendJSON(t, "/api/terminal/v1/heartbeat", qorgau.Heartbeat{Boot: "b1"}); v["journal_seq"] != float64(3) {
+	if _, v := tm.sendJSON(t, "/api/terminal/v1/heartbeat", qorgau.Heartbeat{Boot: "b1", Outbox: 7, LogSize: 4321}); v["journal_seq"] != float64(3) {
 		t.Errorf("journal_seq after upload = %v, want 3", v["journal_seq"])
+	}
+	// The facility's fleet page shows what the last heartbeat said.
+	_, page := e.do(e.client(), "GET", "/fleet/facility/EC-166-1", nil, e.session(qorgau.RoleNPM))
+	i := strings.Index(page, `aria-labelledby="terminals"`)
+	if i < 0 || !strings.Contains(page[i:], `<td class="num">7</td>`) || !strings.Contains(page[i:], "4321") {
+		t.Error("the facility's fleet page does not show the terminal's outbox and log size")
 	}
 }
 

@@ -284,9 +284,10 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 		MaintBars   []timelineBar
 		Outages     []outageRow
 		Alarms      []qorgau.FleetAlarm
+		Terminals   []fleet.TerminalStatus
 		Legend      []legendItem
 		Loc         *time.Location
-	}{f, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), rows, maint, maintBars, table, alarms, legend, tr.Location()})
+	}{f, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), rows, maint, maintBars, table, alarms, tr.Terminals(code), legend, tr.Location()})
 }
 
 // availRow is one line of the availability report, formatted.
