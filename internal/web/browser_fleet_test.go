@@ -85,6 +85,17 @@ func TestBrowserFleetLive(t *testing.T) {
 	}
 	b.wantNoSidewaysScroll()
 	b.shot("facility-timeline")
+	b.do("switch to Kazakh",
+		chromedp.Click(chromedp.CSS(`form[action="/lang"] button[value="kk"]`)),
+		chromedp.WaitReady(chromedp.CSS(`html[lang="kk"]`)),
+	)
+	b.wantText(`section[aria-labelledby="terminals"] table`, "T-1", "жұмыс істеп тұр")
+	b.wantNoSidewaysScroll()
+	b.shot("facility-timeline-kk")
+	b.do("narrow the window to a tablet", chromedp.EmulateViewport(800, 1100))
+	b.wantNoSidewaysScroll()
+	b.shot("facility-timeline-tablet")
+	b.do("widen the window again", chromedp.EmulateViewport(1366, 800))
 
 	b.do("open the availability report",
 		chromedp.Navigate(e.ts.URL+"/fleet/availability"),
