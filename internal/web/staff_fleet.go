@@ -190,6 +190,12 @@ type timelineBar struct {
 	qorgau.Outage
 }
 
+// timelineTick marks a local midnight on the timeline.
+type timelineTick struct {
+	X     float64
+	Label string
+}
+
 type timelineRow struct {
 	Device string
 	Bars   []timelineBar
@@ -263,6 +269,18 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 		x := pos(m.From)
 		maintBars = append(maintBars, timelineBar{X: x, W: max(pos(m.To)-x, 1), Colour: causeColours[qorgau.CauseMaintenance]})
 	}
+	// Ticks at local midnights: every day, week or month, by the span.
+	step := 1
+	switch days := to.Sub(from).Hours() / 24; {
+	case days > 120:
+		step = 30
+	case days > 14:
+		step = 7
+	}
+	var ticks []timelineTick
+	for d := from; d.Before(to); d = d.AddDate(0, 0, step) {
+		ticks = append(ticks, timelineTick{X: pos(d), Label: d.Format("01-02")})
+	}
 	var legend []legendItem
 	for _, c := range qorgau.OutageCauses {
 		legend = append(legend, legendItem{c, causeColours[c]})
@@ -285,9 +303,10 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 		Outages     []outageRow
 		Alarms      []qorgau.FleetAlarm
 		Terminals   []fleet.TerminalStatus
+		Ticks       []timelineTick
 		Legend      []legendItem
 		Loc         *time.Location
-	}{f, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), rows, maint, maintBars, table, alarms, tr.Terminals(code), legend, tr.Location()})
+	}{f, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), rows, maint, maintBars, table, alarms, tr.Terminals(code), ticks, legend, tr.Location()})
 }
 
 // availRow is one line of the availability report, formatted.
