@@ -207,10 +207,14 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	background.Go(func() { svc.Run(loops) })
 	background.Go(func() { svc.RunDeadlines(loops, time.Minute) })
 	cfg.Log, cfg.Complaints = clog, svc
+	// notifier tells the bodies of fleet alerts (terminal down, below
+	// target, log rollback, tamper, maintenance declared). Until the
+	// console's notices, email and webhooks are wired in, they are logged.
+	var notifier qorgau.Notifier
 	tracker, err := fleet.Load(ctx, db, fleet.Config{
 		SweepEvery: f.sweepEvery, AlertAfter: f.alertAfter, Target: f.availabilityTarget,
 		Location: kazakhstanTime, LogSize: clog.Size, Logger: log,
-		Notifier: fleetNotifier,
+		Notifier: notifier,
 	})
 	if err != nil {
 		return fmt.Errorf("fleet watch: %w", err)
@@ -285,11 +289,6 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	}
 	return err
 }
-
-// fleetNotifier tells the bodies of fleet alerts (terminal down, below
-// target, log rollback, tamper, maintenance declared). Until the console's
-// notice store, email and webhooks are wired in, alerts are logged only.
-var fleetNotifier qorgau.Notifier
 
 // kazakhstanTime is the deployment's time zone for working days: since
 // 2024 all of Kazakhstan keeps UTC+5.

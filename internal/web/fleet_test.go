@@ -405,6 +405,9 @@ func TestAvailabilityPDF(t *testing.T) {
 		!strings.HasPrefix(body, "%PDF-") || !strings.Contains(body, "%%EOF") || len(body) < 2000 {
 		t.Fatalf("availability.pdf = %d %s, %d bytes starting %.8q", resp.StatusCode, resp.Header.Get("Content-Type"), len(body), body)
 	}
+	if resp, body := e.do(e.client(), "GET", "/fleet/availability.pdf", nil, e.session(qorgau.RoleLiaison)); resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "%PDF-") {
+		t.Errorf("availability.pdf as liaison = %d", resp.StatusCode)
+	}
 	withFleet(t, e, web.Config{RequireTOTP: true, PDFFont: "/nonexistent/font.ttf"})
 	if resp, _ := e.do(e.client(), "GET", "/fleet/availability.pdf", nil, e.session(qorgau.RoleNPM)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("availability.pdf without its font = %d, want 404 saying which font", resp.StatusCode)

@@ -10,6 +10,7 @@ import (
 	"github.com/go-pdf/fpdf"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/fleet"
 )
 
 // defaultPDFFont is Debian's DejaVu Sans (package fonts-dejavu-core): the
@@ -35,6 +36,16 @@ func (s *Server) fleetAvailabilityPDF(w http.ResponseWriter, r *request) error {
 	}
 	L := r.L
 	target := s.cfg.Fleet.Target() * 100
+	total := rep.Total
+	if own := ownFacility(r.User); own != "" {
+		// A liaison sees its own facility, not the region's sum.
+		total = fleet.Availability{}
+		for _, f := range rep.Facilities {
+			if f.Key == own {
+				total = f
+			}
+		}
+	}
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle(L.T("fleet.avail.title"), true)
 	pdf.SetCreator("Qorgau "+s.cfg.Version, true)
@@ -46,9 +57,9 @@ func (s *Server) fleetAvailabilityPDF(w http.ResponseWriter, r *request) error {
 	pdf.SetFont("dejavu", "", 10)
 	pdf.CellFormat(0, 6, fmt.Sprintf("%s %s — %s %s · %s: %.1f %%", L.T("fleet.from"), from.Format(time.DateOnly),
 		L.T("fleet.to"), to.AddDate(0, 0, -1).Format(time.DateOnly), L.T("fleet.pdf.target"), target), "", 1, "L", false, 0, "")
-	pdf.CellFormat(0, 6, fmt.Sprintf("%s: %.2f · %s: %d · %s: %s · %s: %s", L.T("fleet.availability"), rep.Total.Percent(),
-		L.T("fleet.devices"), rep.Total.Devices, L.T("fleet.downhours"), hours(rep.Total.Down),
-		L.T("fleet.maintenancehours"), hours(rep.Total.Maintenance)), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, fmt.Sprintf("%s: %.2f · %s: %d · %s: %s · %s: %s", L.T("fleet.availability"), total.Percent(),
+		L.T("fleet.devices"), total.Devices, L.T("fleet.downhours"), hours(total.Down),
+		L.T("fleet.maintenancehours"), hours(total.Maintenance)), "", 1, "L", false, 0, "")
 	pdf.Ln(3)
 
 	// The chart: one bar per facility, 0-100 %, the target as a line.
