@@ -483,3 +483,42 @@ func (db *DB) FleetAlarms(ctx context.Context, facility string, limit int) ([]qo
 	}
 	return list, rows.Err()
 }
+
+// StepUsage is how many people reached a kiosk step, and how many gave up
+// there, summed over terminals and days.
+type StepUsage struct {
+	Step      string
+	Reached   int
+	Abandoned int
+}
+
+// FacilityUsage sums the usage counters of a facility's terminals over the
+// days from fromDay to toDay (YYYY-MM-DD, inclusive), in the order of
+// qorgau.KioskSteps; steps nobody reached are left out.
+func (db *DB) FacilityUsage(ctx context.Context, facility, fromDay, toDay string) ([]StepUsage, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT u.step, SUM(u.reached), SUM(u.abandoned) FROM usage_counters u
+		JOIN devices d ON d.id = u.device WHERE d.facility = $1 AND u.day >= $2 AND u.day <= $3 GROUP BY u.step`,
+		facility, fromDay, toDay)
+	if err != nil {
+		return nil, fmt.Errorf("facility usage: %w", err)
+	}
+	defer rows.Close()
+	by := map[string]StepUsage{}
+	for rows.Next() {
+		var s StepUsage
+		if err := rows.Scan(&s.Step, &s.Reached, &s.Abandoned); err != nil {
+			return nil, fmt.Errorf("facility usage: %w", err)
+		}
+		by[s.Step] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var list []StepUsage
+	for _, step := range qorgau.KioskSteps {
+		if s, ok := by[step]; ok {
+			list = append(list, s)
+		}
+	}
+	return list, nil
+}

@@ -136,6 +136,16 @@ func TestUsageSourcesMaintenanceAlarms(t *testing.T) {
 		if err != nil || got.Reached["start"] != 12 || got.Reached["language"] != 8 || got.Abandoned["language"] != 2 || len(got.Abandoned) != 1 {
 			t.Errorf("Usage = %+v, %v", got, err)
 		}
+		must(t, db.SaveUsage(ctx, "T-1", &qorgau.UsageReport{Day: "2026-11-24", Reached: map[string]int{"start": 3, "sent": 1}, Abandoned: map[string]int{}}))
+		must(t, db.SaveUsage(ctx, "T-1", &qorgau.UsageReport{Day: "2026-12-01", Reached: map[string]int{"start": 100}, Abandoned: map[string]int{}}))
+		sum, err := db.FacilityUsage(ctx, "EC-166-1", "2026-11-23", "2026-11-24")
+		if err != nil || len(sum) != 3 || sum[0] != (store.StepUsage{Step: "start", Reached: 15}) ||
+			sum[1] != (store.StepUsage{Step: "language", Reached: 8, Abandoned: 2}) || sum[2].Step != "sent" {
+			t.Errorf("FacilityUsage = %+v, %v; want start 15, language 8/2, sent 1 in step order", sum, err)
+		}
+		if sum, _ := db.FacilityUsage(ctx, "SIZO-1", "2026-11-01", "2026-12-31"); len(sum) != 0 {
+			t.Errorf("FacilityUsage of a facility without terminals = %+v", sum)
+		}
 		if err := db.SaveUsage(ctx, "T-1", &qorgau.UsageReport{Day: "yesterday"}); qorgau.ErrorCode(err) != qorgau.EINVALID {
 			t.Errorf("SaveUsage(bad day) = %v", err)
 		}

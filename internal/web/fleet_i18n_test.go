@@ -26,6 +26,9 @@ func TestFleetEnumKeys(t *testing.T) {
 	for _, a := range []string{qorgau.AuditSourceAdded, qorgau.AuditSourceRevoked, qorgau.AuditMaintenanceDeclared} {
 		keys = append(keys, "action."+a)
 	}
+	for _, step := range qorgau.KioskSteps {
+		keys = append(keys, "fleet.step."+step)
+	}
 	keys = append(keys, "fleet.title", "fleet.facility.title", "fleet.avail.title")
 	for _, k := range keys {
 		for _, l := range languages {

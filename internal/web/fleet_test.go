@@ -152,6 +152,12 @@ func TestTerminalUsage(t *testing.T) {
 	if err != nil || got.Reached["start"] != 9 || got.Abandoned["language"] != 2 {
 		t.Errorf("stored usage = %+v, %v; want the first report unchanged", got, err)
 	}
+	// The facility's fleet page shows where people give up.
+	_, page := e.do(e.client(), "GET", "/fleet/facility/EC-166-1?from=2026-11-20&to=2026-11-26", nil, e.session(qorgau.RoleNPM))
+	i := strings.Index(page, `aria-labelledby="usage"`)
+	if i < 0 || !strings.Contains(page[i:], "Выбор языка") && !strings.Contains(page[i:], "выбор языка") || !strings.Contains(page[i:], `badge-warn">2<`) {
+		t.Error("the facility's fleet page does not show the usage counters")
+	}
 }
 
 // postBatch sends a camera source's batch with token.

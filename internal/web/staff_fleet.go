@@ -11,6 +11,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/fleet"
+	"qorgau.kz/qorgau/internal/store"
 )
 
 // fleetRow is one facility on the live fleet page.
@@ -242,6 +243,10 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	usage, err := s.db.FacilityUsage(ctx, code, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly))
+	if err != nil {
+		return err
+	}
 	span := float64(to.Sub(from))
 	now := s.Now()
 	pos := func(t time.Time) float64 {
@@ -304,9 +309,10 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 		Alarms      []qorgau.FleetAlarm
 		Terminals   []fleet.TerminalStatus
 		Ticks       []timelineTick
+		Usage       []store.StepUsage
 		Legend      []legendItem
 		Loc         *time.Location
-	}{f, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), rows, maint, maintBars, table, alarms, tr.Terminals(code), ticks, legend, tr.Location()})
+	}{f, from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly), rows, maint, maintBars, table, alarms, tr.Terminals(code), ticks, usage, legend, tr.Location()})
 }
 
 // availRow is one line of the availability report, formatted.
