@@ -206,7 +206,7 @@ func (t *Tracker) explain(ctx context.Context, i int32, o *qorgau.Outage) error 
 	}
 	maint := t.maintenanceAt(o.Facility, o.Device, o.Start.Add(time.Duration(r.limit[i])*time.Second/2)) != nil
 	t.mu.Unlock()
-	cause, detail := InferCause(o, entries, maint, before, after)
+	cause, detail := InferCause(o, entries, time.Duration(r.limit[i])*time.Second/2, maint, before, after)
 	if cause == o.Cause && detail == o.Detail {
 		return nil
 	}
@@ -220,41 +220,51 @@ func (t *Tracker) explain(ctx context.Context, i int32, o *qorgau.Outage) error 
 }
 
 // InferCause tells why a terminal was silent during o, from the journal
-// entries it uploaded for that time, whether a declared maintenance window
-// covered it, and its boot id before and after. In order: maintenance;
-// tamper if the case was opened; network if the journal shows it running
-// (heartbeats failing, the network lost); power if it came back with a new
-// boot id and its journal shows neither a shutdown nor running; else
-// unknown.
-func InferCause(o *qorgau.Outage, entries []qorgau.JournalEntry, maintenance bool, bootBefore, bootAfter string) (qorgau.OutageCause, string) {
+// entries it uploaded (in sequence order), its heartbeat interval, whether
+// a declared maintenance window covered it, and its boot id before and
+// after. In order: maintenance; tamper if the case was opened; network if
+// the journal shows it running while cut off (the network lost, heartbeats
+// failing, submissions queued) before any new boot; power if it booted
+// again (a boot entry, or a new boot id) without a shutdown; else unknown.
+//
+// A heartbeat entry counts as running only from one interval after the
+// last heartbeat the server received, so that the entry of that last
+// heartbeat, stamped by a clock a little ahead, does not count.
+func InferCause(o *qorgau.Outage, entries []qorgau.JournalEntry, interval time.Duration, maintenance bool, bootBefore, bootAfter string) (qorgau.OutageCause, string) {
 	if maintenance {
 		return qorgau.CauseMaintenance, o.Detail
 	}
 	end := o.End
-	in := func(e *qorgau.JournalEntry) bool {
-		return e.Time.After(o.Start) && (end.IsZero() || e.Time.Before(end))
-	}
-	var running, shutdown, boots int
-	var lost time.Time
+	lo := o.Start.Add(interval)
+	var running, shutdown int
+	var lost, booted time.Time
 	for k := range entries {
 		e := &entries[k]
-		if !in(e) {
+		if !e.Time.After(o.Start) || !end.IsZero() && !e.Time.Before(end) {
 			continue
 		}
-		switch e.Kind {
-		case qorgau.JournalTamperOpen:
+		if e.Kind == qorgau.JournalTamperOpen {
 			return qorgau.CauseTamper, "case opened at " + e.Time.UTC().Format(time.RFC3339)
+		}
+		if !booted.IsZero() {
+			continue // after a new boot the terminal was back, not cut off
+		}
+		switch e.Kind {
+		case qorgau.JournalBoot:
+			booted = e.Time
 		case qorgau.JournalShutdown:
 			shutdown++
-		case qorgau.JournalBoot:
-			boots++
 		case qorgau.JournalNetworkLost:
 			if lost.IsZero() {
 				lost = e.Time
 			}
 			running++
-		case qorgau.JournalHeartbeat, qorgau.JournalNetworkBack, qorgau.JournalSubmitted:
+		case qorgau.JournalNetworkBack:
 			running++
+		case qorgau.JournalHeartbeat, qorgau.JournalSubmitted:
+			if e.Time.After(lo) {
+				running++
+			}
 		}
 	}
 	switch {
@@ -264,8 +274,8 @@ func InferCause(o *qorgau.Outage, entries []qorgau.JournalEntry, maintenance boo
 		return qorgau.CauseNetwork, fmt.Sprintf("journal: %d entries while the server heard nothing", running)
 	case shutdown > 0:
 		return qorgau.CauseUnknown, "journal: the terminal was shut down"
-	case boots > 0:
-		return qorgau.CausePower, "journal: booted again without a shutdown"
+	case !booted.IsZero():
+		return qorgau.CausePower, "journal: booted again at " + booted.UTC().Format(time.RFC3339) + " without a shutdown"
 	case bootAfter != "" && bootBefore != "" && bootAfter != bootBefore:
 		return qorgau.CausePower, "restarted without a shutdown: new boot id"
 	}

@@ -304,6 +304,10 @@ func TestInferCause(t *testing.T) {
 		want          qorgau.OutageCause
 	}{
 		{"maintenance wins", []jr{{in, qorgau.JournalTamperOpen}}, true, "b1", "b2", qorgau.CauseMaintenance},
+		{"last heartbeat stamped late", []jr{{start.Add(2 * time.Second), qorgau.JournalHeartbeat}}, false, "b1", "b2", qorgau.CausePower},
+		{"rebooted, then beat", []jr{{in, qorgau.JournalBoot}, {in.Add(time.Second), qorgau.JournalHeartbeat}, {in.Add(2 * time.Second), qorgau.JournalSubmitted}}, false, "b1", "b2", qorgau.CausePower},
+		{"cut off, then rebooted", []jr{{in, qorgau.JournalNetworkLost}, {in.Add(time.Minute), qorgau.JournalBoot}}, false, "b1", "b2", qorgau.CauseNetwork},
+		{"network lost at once", []jr{{start.Add(time.Second), qorgau.JournalNetworkLost}}, false, "b1", "b1", qorgau.CauseNetwork},
 		{"tamper", []jr{{in, qorgau.JournalHeartbeat}, {in, qorgau.JournalTamperOpen}}, false, "b1", "b1", qorgau.CauseTamper},
 		{"network lost", []jr{{in, qorgau.JournalNetworkLost}, {in, qorgau.JournalHeartbeat}}, false, "b1", "b1", qorgau.CauseNetwork},
 		{"running", []jr{{in, qorgau.JournalSubmitted}}, false, "b1", "b1", qorgau.CauseNetwork},
@@ -315,7 +319,7 @@ func TestInferCause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, detail := InferCause(o, chain(0, qorgau.JournalGenesis, "b", tt.entries...), tt.maint, tt.before, tt.after)
+			got, detail := InferCause(o, chain(0, qorgau.JournalGenesis, "b", tt.entries...), time.Minute, tt.maint, tt.before, tt.after)
 			if got != tt.want {
 				t.Errorf("InferCause = %s (%s), want %s", got, detail, tt.want)
 			}
