@@ -201,12 +201,18 @@ func (t *Tracker) explain(ctx context.Context, i int32, o *qorgau.Outage) error 
 	}
 	t.mu.Lock()
 	var before, after string
+	var restored bool
 	if ts := t.terminals[i]; ts != nil {
 		before, after = ts.bootBefore, ts.boot
+		restored = ts.network == qorgau.NetworkRestored
 	}
 	maint := t.maintenanceAt(o.Facility, o.Device, o.Start.Add(time.Duration(r.limit[i])*time.Second/2)) != nil
 	t.mu.Unlock()
 	cause, detail := InferCause(o, entries, time.Duration(r.limit[i])*time.Second/2, maint, before, after)
+	if cause == qorgau.CauseUnknown && len(entries) == 0 && restored && !o.End.IsZero() && (before == "" || before == after) {
+		// Until its journal arrives, the terminal's own word.
+		cause, detail = qorgau.CauseNetwork, "the terminal reported its network restored; its journal has not arrived yet"
+	}
 	if cause == o.Cause && detail == o.Detail {
 		return nil
 	}

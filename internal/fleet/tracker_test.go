@@ -208,6 +208,9 @@ func TestCauses(t *testing.T) {
 		// It comes back; the journal it uploads shows it running, cut off.
 		res := w.heartbeat(qorgau.Heartbeat{Boot: "b1", Network: qorgau.NetworkRestored})
 		w.advance(time.Second)
+		if o := w.outages("T-1"); o[0].Cause != qorgau.CauseNetwork || o[0].Open() {
+			t.Errorf("outage after a heartbeat saying restored = %+v, want closed with cause network", o[0])
+		}
 		entries := chain(0, qorgau.JournalGenesis, "b1",
 			jr{lost, qorgau.JournalNetworkLost}, jr{lost.Add(time.Minute), qorgau.JournalHeartbeat}, jr{w.now, qorgau.JournalNetworkBack})
 		if res.JournalSeq != 0 {
