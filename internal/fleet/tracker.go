@@ -362,7 +362,7 @@ func (t *Tracker) publish(r *registry, now time.Time) {
 		r.state[i].Store(stateUp)
 	}
 	t.mu.Lock()
-	for i := old; i < n; i++ {
+	for i := range n { // new terminals, and devices that became terminals
 		if r.kind[i] == qorgau.DeviceTerminal && t.terminals[int32(i)] == nil {
 			t.terminals[int32(i)] = &terminalState{journalSeq: -1}
 		}
