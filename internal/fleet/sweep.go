@@ -90,8 +90,8 @@ func (t *Tracker) Sweep(ctx context.Context) error {
 	if len(down) > 0 {
 		keep(t.openOutages(ctx, down))
 	}
-	for _, i := range back {
-		keep(t.closeOutage(ctx, i))
+	for _, b := range back {
+		keep(t.closeOutage(ctx, b))
 	}
 	for _, e := range events {
 		keep(t.raise(ctx, e))
@@ -148,9 +148,10 @@ func (t *Tracker) openOutages(ctx context.Context, down []int32) error {
 	return nil
 }
 
-func (t *Tracker) closeOutage(ctx context.Context, i int32) error {
+// closeOutage ends a device's outage at its first heartbeat back.
+func (t *Tracker) closeOutage(ctx context.Context, b returned) error {
 	r := t.reg.Load()
-	end := time.Unix(0, r.lastSeen[i].Load()).UTC()
+	i, end := b.i, time.Unix(0, b.at).UTC()
 	var boot string
 	t.mu.Lock()
 	if ts := t.terminals[i]; ts != nil {
@@ -161,7 +162,7 @@ func (t *Tracker) closeOutage(ctx context.Context, i int32) error {
 	o, err := t.db.CloseOutage(ctx, r.ids[i], end, boot)
 	if err != nil && qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 		t.mu.Lock()
-		t.returning = append(t.returning, i) // try again next sweep
+		t.returning = append(t.returning, b) // try again next sweep
 		t.mu.Unlock()
 		return err
 	}

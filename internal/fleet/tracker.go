@@ -107,7 +107,7 @@ type Tracker struct {
 
 	mu        sync.Mutex
 	open      map[int32]*openOutage // devices down, by number
-	returning []int32               // devices whose outage the sweep must close
+	returning []returned            // devices whose outage the sweep must close
 	terminals map[int32]*terminalState
 	faults    map[int32]string // the last fault a camera source reported
 	events    []event
@@ -159,6 +159,12 @@ type terminalState struct {
 	network    string
 	journalSeq int64 // -1: not read from the store yet
 	rollback   int64 // the log size last raised as a rollback
+}
+
+// returned is a device that beat again while down, and when.
+type returned struct {
+	i  int32
+	at int64 // Unix nanoseconds
 }
 
 type event struct {
@@ -429,7 +435,7 @@ func (t *Tracker) seen(i int32, at int64) {
 	}
 	if r.state[i].Load() == stateDown && r.state[i].CompareAndSwap(stateDown, stateReturning) {
 		t.mu.Lock()
-		t.returning = append(t.returning, i)
+		t.returning = append(t.returning, returned{i, at})
 		t.mu.Unlock()
 	}
 }

@@ -165,6 +165,8 @@ func TestDetectionLatency(t *testing.T) {
 			w.advance(time.Minute)
 			back := w.now
 			w.beat("C-1")
+			w.now = w.now.Add(50 * time.Millisecond)
+			w.beat("C-1") // another beat before the sweep: the outage ends at the first
 			w.advance(period)
 			o = w.outages("C-1")[0]
 			if !o.End.Equal(back) || o.Cause != qorgau.CauseUnknown {
