@@ -38,6 +38,9 @@ Commands:
                                   POST the body's notices to URL, signed; prints the secret once
   terminal enroll --device ID     print a one-time enrolment token for a kiosk (valid 24 h)
   terminal revoke --device ID     retire a terminal's key
+  source add --name N [--region R | --facility F]
+                                  add a camera source; prints its token once
+  source list | revoke --name N   list camera sources, or stop one's token
   audit verify                    check the hash chain of the audit log
   log key                         print the complaint log's verifier key
   holidays import FILE.csv | list the working-day calendar's imported days
@@ -67,6 +70,8 @@ func runAdmin(ctx context.Context, args []string) error {
 		return runAdminExport(ctx, args[1:])
 	case "terminal":
 		return runAdminTerminal(ctx, args[1:])
+	case "source":
+		return runAdminSource(ctx, args[1:])
 	case "body":
 		return runAdminBody(ctx, args[1:])
 	case "log":

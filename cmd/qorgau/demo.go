@@ -35,6 +35,15 @@ func runDemo(ctx context.Context, args []string) error {
 	}
 	return serve(ctx, log, db, f, web.Config{RequireTOTP: false}, func(addr string) {
 		printAccounts(addr, accounts, f.tlsCert != "")
+		if f.tlsCert == "" {
+			// The cameras report through the batch API, as a VMS would.
+			cams, err := newCameraSim(ctx, db, "http://"+addr, log, *seed)
+			if err != nil {
+				log.Error("demo cameras", "err", err)
+				return
+			}
+			go cams.Run(ctx)
+		}
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/complaints"
+	"qorgau.kz/qorgau/internal/fleet"
 	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/tlog"
@@ -39,6 +40,10 @@ type serveFlags struct {
 	maxEnvelope   int
 	pprof         string
 	notifyFlags
+	// The fleet watch.
+	sweepEvery         time.Duration
+	alertAfter         time.Duration
+	availabilityTarget float64
 }
 
 func (f *serveFlags) register(fs interface {
@@ -59,6 +64,17 @@ func (f *serveFlags) register(fs interface {
 	intVar(fs, &f.maxEnvelope, "max-envelope", seal.DefaultMaxSize, "largest complaint envelope accepted, in bytes")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler on this address (keep it on loopback), e.g. 127.0.0.1:6060")
 	f.notifyFlags.register(fs)
+	fs.DurationVar(&f.sweepEvery, "sweep-every", 500*time.Millisecond, "how often the fleet watch looks for silent devices; an outage is detected at most 2 × interval + this after the last heartbeat")
+	fs.DurationVar(&f.alertAfter, "alert-after", 30*time.Minute, "tell the region's prosecutor and the NPM when a terminal is down this long in its required hours")
+	float64Var(fs, &f.availabilityTarget, "availability-target", 0.95, "availability a facility must keep over 24 h (0-1); below it the bodies are told")
+}
+
+// float64Var adds a float flag to fs, which register sees through a narrow
+// interface.
+func float64Var(fs any, p *float64, name string, value float64, usage string) {
+	fs.(interface {
+		Float64Var(*float64, string, float64, string)
+	}).Float64Var(p, name, value, usage)
 }
 
 // intVar adds an int flag to fs, which register sees through a narrow
@@ -84,6 +100,15 @@ func (f *serveFlags) validate() error {
 	}
 	if f.maxEnvelope < 64<<10 || f.maxEnvelope > 256<<20 {
 		return usageError("-max-envelope must be between 64 KiB and 256 MiB")
+	}
+	if f.sweepEvery < 50*time.Millisecond || f.sweepEvery > 10*time.Second {
+		return usageError("-sweep-every must be between 50ms and 10s")
+	}
+	if f.alertAfter < time.Minute {
+		return usageError("-alert-after must be at least 1m")
+	}
+	if f.availabilityTarget <= 0 || f.availabilityTarget > 1 {
+		return usageError("-availability-target must be above 0 and at most 1 (0.95 is 95 %)")
 	}
 	return f.notifyFlags.validate()
 }
@@ -187,6 +212,19 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	background.Go(func() { svc.Run(loops) })
 	background.Go(func() { svc.RunDeadlines(loops, time.Minute) })
 	cfg.Log, cfg.Complaints = clog, svc
+	// The same notifier tells the bodies of fleet alerts (terminal down,
+	// below target, log rollback, tamper, maintenance declared).
+	tracker, err := fleet.Load(ctx, db, fleet.Config{
+		SweepEvery: f.sweepEvery, AlertAfter: f.alertAfter, Target: f.availabilityTarget,
+		Location: kazakhstanTime, LogSize: clog.Size, Logger: log,
+		Notifier: notifier,
+	})
+	if err != nil {
+		return fmt.Errorf("fleet watch: %w", err)
+	}
+	log.Info("fleet watch", "devices", tracker.Len(), "sweep_every", f.sweepEvery)
+	background.Go(func() { tracker.Run(loops) })
+	cfg.Fleet = tracker
 	cfg.Terminal = web.TerminalConfig{
 		LogKey: keys.logVKey, DirectoryKey: keys.directoryKey.Public().(ed25519.PublicKey),
 		DirectorySigner: keys.directoryKey, ReplySalt: keys.replySalt,

@@ -23,10 +23,11 @@ type handlerFunc func(w http.ResponseWriter, r *request) error
 type request struct {
 	*http.Request
 	L       *Locale
-	Session *qorgau.Session  // nil if not logged in
-	User    *qorgau.User     // nil if not logged in
-	Addr    string           // remote IP
-	Device  *store.DeviceKey // the terminal that signed the request, on terminal routes
+	Session *qorgau.Session      // nil if not logged in
+	User    *qorgau.User         // nil if not logged in
+	Addr    string               // remote IP
+	Device  *store.DeviceKey     // the terminal that signed the request, on terminal routes
+	Source  *qorgau.CameraSource // the camera source whose token came with the request, on source routes
 }
 
 // touchEvery bounds how often a session's last-seen time is written.

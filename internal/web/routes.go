@@ -21,6 +21,8 @@ const (
 	Staff
 	// Terminal routes need a request signed by an enrolled terminal.
 	Terminal
+	// Source routes need the bearer token of an active camera source.
+	Source
 )
 
 // Route is one entry of the route table.
@@ -42,6 +44,10 @@ var (
 	// membersOnly read complaints: the members of the bodies they were sent
 	// to, and nobody else, administrators included.
 	membersOnly = []qorgau.Role{qorgau.RoleMember}
+	// fleetRoles watch terminals and cameras; a liaison its own facility.
+	fleetRoles = []qorgau.Role{qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison}
+	// liaisonOnly declare maintenance of their own facility.
+	liaisonOnly = []qorgau.Role{qorgau.RoleLiaison}
 )
 
 // registerRoutes lists every route of every surface, with who may use it.
@@ -114,6 +120,18 @@ func (s *Server) registerRoutes() {
 	s.route("GET /api/terminal/v1/complaints/{id}/receipt", Terminal, nil, s.terminalReceipt)
 	s.route("GET /api/terminal/v1/followup/{lookup}", Terminal, nil, s.terminalFollowup)
 	s.route("POST /api/terminal/v1/complaints/{id}/read", Terminal, nil, s.terminalAnswerRead)
+	s.route("POST /api/terminal/v1/heartbeat", Terminal, nil, s.terminalHeartbeat)
+	s.route("POST /api/terminal/v1/journal", Terminal, nil, s.terminalJournal)
+	s.route("POST /api/terminal/v1/usage", Terminal, nil, s.terminalUsage)
+
+	s.route("POST /api/v1/devices/heartbeats", Source, nil, s.apiDeviceHeartbeats)
+	s.route("POST /api/v1/maintenance", Staff, liaisonOnly, s.apiMaintenance)
+	s.route("GET /fleet", Staff, fleetRoles, s.fleetPage)
+	s.route("GET /fleet/events", Staff, fleetRoles, s.fleetEvents)
+	s.route("GET /fleet/facility/{code}", Staff, fleetRoles, s.fleetFacility)
+	s.route("GET /fleet/availability", Staff, fleetRoles, s.fleetAvailability)
+	s.route("GET /fleet/availability.csv", Staff, fleetRoles, s.fleetAvailabilityCSV)
+	s.route("GET /fleet/availability.pdf", Staff, fleetRoles, s.fleetAvailabilityPDF)
 }
 
 // Routes returns the route table, for tests and documentation.
@@ -153,6 +171,8 @@ func (s *Server) guard(rt Route) http.Handler {
 			}
 		case Terminal:
 			err = s.authenticateTerminal(req)
+		case Source:
+			err = s.authenticateSource(req)
 		case Staff:
 			switch {
 			case req.Session == nil:

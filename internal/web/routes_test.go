@@ -77,6 +77,18 @@ var allow = map[string][]qorgau.Role{
 	"GET /log/checkpoint":                          nil,
 	"GET /log/key":                                 nil,
 	"GET /log/tile/{path...}":                      nil,
+
+	"POST /api/terminal/v1/heartbeat": nil,
+	"POST /api/terminal/v1/journal":   nil,
+	"POST /api/terminal/v1/usage":     nil,
+	"POST /api/v1/devices/heartbeats": nil,
+	"POST /api/v1/maintenance":        {qorgau.RoleLiaison},
+	"GET /fleet":                      {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /fleet/events":               {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /fleet/facility/{code}":      {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /fleet/availability":         {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /fleet/availability.csv":     {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
+	"GET /fleet/availability.pdf":     {qorgau.RoleAdmin, qorgau.RoleMember, qorgau.RoleNPM, qorgau.RoleLiaison},
 }
 
 // terminalOnly are the routes only a signed terminal request may use; every
@@ -89,6 +101,15 @@ var terminalOnly = map[string]bool{
 	"GET /api/terminal/v1/complaints/{id}/receipt": true,
 	"GET /api/terminal/v1/followup/{lookup}":       true,
 	"POST /api/terminal/v1/complaints/{id}/read":   true,
+	"POST /api/terminal/v1/heartbeat":              true,
+	"POST /api/terminal/v1/journal":                true,
+	"POST /api/terminal/v1/usage":                  true,
+}
+
+// sourceOnly are the routes only a camera source's bearer token opens;
+// every staff session and anonymous visitor gets 401.
+var sourceOnly = map[string]bool{
+	"POST /api/v1/devices/heartbeats": true,
 }
 
 // ownerNarrowed are routes a role of the table may use only by what it
@@ -140,14 +161,17 @@ func TestRoleTable(t *testing.T) {
 		if method == http.MethodPost {
 			form = url.Values{}
 		}
-		if rt.Access == web.Terminal {
+		if (rt.Access == web.Source) != sourceOnly[rt.Pattern] {
+			t.Errorf("route %q: access %v, but the test table says source-only %v", rt.Pattern, rt.Access, sourceOnly[rt.Pattern])
+		}
+		if rt.Access == web.Terminal || rt.Access == web.Source {
 			for _, role := range append([]qorgau.Role{""}, qorgau.Roles...) {
 				var c *http.Cookie
 				if role != "" {
 					c = e.session(role)
 				}
 				if resp, _ := e.do(e.client(), method, path, form, c); resp.StatusCode != http.StatusUnauthorized {
-					t.Errorf("%s as %q without a terminal signature = %d, want 401", rt.Pattern, role, resp.StatusCode)
+					t.Errorf("%s as %q without a terminal signature or source token = %d, want 401", rt.Pattern, role, resp.StatusCode)
 				}
 			}
 			continue

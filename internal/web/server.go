@@ -23,6 +23,7 @@ import (
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
 	"qorgau.kz/qorgau/internal/complaints"
+	"qorgau.kz/qorgau/internal/fleet"
 	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/tlog"
 )
@@ -62,6 +63,12 @@ type Config struct {
 	Complaints *complaints.Service
 	// Notifier, if set, is told when a monitor's test complaint arrives.
 	Notifier qorgau.Notifier
+	// Fleet tracks terminals' and cameras' heartbeats; nil turns the fleet
+	// watch routes off (404).
+	Fleet *fleet.Tracker
+	// PDFFont is a TrueType font with Cyrillic for the PDF availability
+	// report; "" is Debian's DejaVu Sans (fonts-dejavu-core).
+	PDFFont string
 }
 
 // Server is the HTTP application. Create it with New.

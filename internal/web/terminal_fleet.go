@@ -1,0 +1,107 @@
+package web
+
+import (
+	"net/http"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/fleet"
+)
+
+// maxJournalUpload bounds one journal upload; an agent that was cut off
+// for longer sends its backlog in several.
+const maxJournalUpload = 10_000
+
+// tracker returns the fleet tracker, or an ENOTFOUND error when the fleet
+// watch is not running in this process.
+func (s *Server) tracker() (*fleet.Tracker, error) {
+	if s.cfg.Fleet == nil {
+		return nil, qorgau.Errorf(qorgau.ENOTFOUND, "the fleet watch is not running on this server")
+	}
+	return s.cfg.Fleet, nil
+}
+
+// terminalHeartbeat records a terminal's signed heartbeat and answers with
+// the interval to keep, the server's clock and log size, and how much of
+// the terminal's journal the server holds.
+func (s *Server) terminalHeartbeat(w http.ResponseWriter, r *request) error {
+	tr, err := s.tracker()
+	if err != nil {
+		return err
+	}
+	var hb qorgau.Heartbeat
+	if err := readJSON(r, &hb); err != nil {
+		return err
+	}
+	if hb.Network != "" && hb.Network != qorgau.NetworkUp && hb.Network != qorgau.NetworkRestored {
+		return qorgau.Errorf(qorgau.EINVALID, "network must be %q or %q", qorgau.NetworkUp, qorgau.NetworkRestored)
+	}
+	if hb.Uptime < 0 || hb.Outbox < 0 || hb.LogSize < 0 {
+		return qorgau.Errorf(qorgau.EINVALID, "uptime, outbox and log size must not be negative")
+	}
+	now := s.Now()
+	res, err := tr.Heartbeat(r.Context(), r.Device.Device, &hb, now)
+	if err != nil {
+		return err
+	}
+	reply := qorgau.HeartbeatReply{Interval: res.Interval, ServerTime: now.Unix(), JournalSeq: res.JournalSeq}
+	if s.cfg.Log != nil {
+		reply.LogSize = s.cfg.Log.Size()
+	}
+	return writeJSON(w, http.StatusOK, reply)
+}
+
+// journalUpload is the body of POST /api/terminal/v1/journal.
+type journalUpload struct {
+	Entries []qorgau.JournalEntry `json:"entries"`
+}
+
+// terminalJournal stores the entries of a terminal's journal that follow
+// what the server holds. Entries that do not continue the stored chain are
+// refused, change nothing, and are recorded as an alarm: a journal is
+// append-only, so a break means it was altered or a key was misused.
+func (s *Server) terminalJournal(w http.ResponseWriter, r *request) error {
+	tr, err := s.tracker()
+	if err != nil {
+		return err
+	}
+	var up journalUpload
+	if err := readJSON(r, &up); err != nil {
+		return err
+	}
+	switch {
+	case len(up.Entries) == 0:
+		return qorgau.Errorf(qorgau.EINVALID, "entries is empty")
+	case len(up.Entries) > maxJournalUpload:
+		return qorgau.Errorf(qorgau.ETOOLARGE, "at most %d entries per upload", maxJournalUpload)
+	}
+	ctx := r.Context()
+	seq, err := s.db.AppendJournal(ctx, r.Device.Device, up.Entries)
+	if qorgau.ErrorCode(err) == qorgau.EINVALID {
+		if aerr := tr.RecordAlarm(ctx, r.Device.Device, qorgau.AlarmJournalBroken, qorgau.ErrorMessage(err)); aerr != nil {
+			s.log.Error("record journal alarm", "device", r.Device.Device, "err", aerr)
+		}
+		return err
+	} else if err != nil {
+		return err
+	}
+	if err := tr.JournalStored(ctx, r.Device.Device, seq); err != nil {
+		// The journal is stored; a cause can be inferred again later.
+		s.log.Error("re-evaluate outage causes", "device", r.Device.Device, "err", err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]int64{"journal_seq": seq})
+}
+
+// terminalUsage stores a terminal's anonymous usage counters for a day.
+func (s *Server) terminalUsage(w http.ResponseWriter, r *request) error {
+	var u qorgau.UsageReport
+	if err := readJSON(r, &u); err != nil {
+		return err
+	}
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if err := s.db.SaveUsage(r.Context(), r.Device.Device, &u); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"day": u.Day})
+}
