@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -140,8 +141,12 @@ func (l *Log) verify(ctx context.Context) error {
 		return nil
 	}()
 	if err != nil {
+		// A scan that failed ends its stream early, which looks like
+		// missing rows: its own error says more.
 		cancel()
-		g.Wait()
+		if gerr := g.Wait(); gerr != nil && !errors.Is(gerr, context.Canceled) {
+			err = gerr
+		}
 		return fmt.Errorf("log: refusing to start: %w", err)
 	}
 	l.tree = tree
