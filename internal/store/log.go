@@ -527,6 +527,36 @@ func (db *DB) ScanLogEntries(ctx context.Context, fn func(index int64, kind stri
 	return nil
 }
 
+// ScanLogIdempotencyIDs calls fn with the idempotency id of every leaf
+// from index from on, in no particular order. An error from fn stops the
+// scan and is returned.
+func (db *DB) ScanLogIdempotencyIDs(ctx context.Context, from int64, fn func(id string) error) error {
+	// From the start, the unique index on idem holds every id and nothing
+	// else: reading it is cheaper than reading the leaves.
+	q, args := `SELECT idem FROM log_leaves`, []any(nil)
+	if from > 0 {
+		q, args = q+` WHERE idx >= $1`, []any{from}
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read log idempotency ids: %w", err)
+	}
+	defer rows.Close()
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("read log idempotency ids: %w", err)
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read log idempotency ids: %w", err)
+	}
+	return nil
+}
+
 // ScanLogHashes calls fn with every stored hash in id order (a run whose
 // length is not a multiple of 32 bytes ends with a shorter hash). fn must
 // not keep hash after it returns. An error from fn stops the scan and is

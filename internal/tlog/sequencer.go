@@ -322,10 +322,13 @@ func (l *Log) prepare(ctx context.Context, p *prepared, batch []*request) (*prep
 	}
 	l.mu.Unlock()
 
-	// Entries already in the log: one query for the whole batch.
-	ids := make([]string, len(fresh))
-	for i, req := range fresh {
-		ids[i] = req.e.IdempotencyID
+	// Entries already in the log: one query for those whose ids the
+	// filter may hold, if any.
+	var ids []string
+	for _, req := range fresh {
+		if l.ids.mayContain(req.e.IdempotencyID) {
+			ids = append(ids, req.e.IdempotencyID)
+		}
 	}
 	found, err := l.db.LogLeavesByIdempotencyID(ctx, ids)
 	if err != nil {
@@ -385,6 +388,7 @@ func (l *Log) prepare(ctx context.Context, p *prepared, batch []*request) (*prep
 		if obj == nil {
 			obj = []byte{}
 		}
+		l.ids.add(req.e.IdempotencyID)
 		p.leaves = append(p.leaves, store.LogLeaf{Index: n, Kind: req.e.Kind, Entry: req.record, IdempotencyID: req.e.IdempotencyID, Salt: req.salt, Object: obj})
 		p.reqs = append(p.reqs, req)
 		p.bytes += len(obj)
@@ -526,7 +530,14 @@ func (l *Log) reload(ctx context.Context) error {
 	if c.Size != cp.Size || c.Root != root {
 		return fmt.Errorf("checkpoint row %d does not match its signed note", cp.Size)
 	}
-	l.tree = f
+	// Ids written since the filter was last brought up to date: ours
+	// are in it already, but another writer's (see TestSecondSequencer)
+	// are not.
+	err = l.db.ScanLogIdempotencyIDs(ctx, l.idsFrom, func(id string) error { l.ids.add(id); return nil })
+	if err != nil {
+		return err
+	}
+	l.tree, l.idsFrom = f, cp.Size
 	l.pub.Store(&published{size: cp.Size, root: root, note: cp.Note})
 	return nil
 }

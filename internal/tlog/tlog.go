@@ -129,6 +129,11 @@ type Log struct {
 	tree  *frontier
 	epoch int64 // incremented when the tree is reloaded after a failure
 	sent  int64 // batches handed to the writer
+	// ids holds every idempotency id in the log (and more), added when
+	// its leaf is prepared; idsFrom is the size of the log when the
+	// filter was last brought up to date with the database.
+	ids     *idFilter
+	idsFrom int64
 
 	mu sync.Mutex
 	// inflight holds the first request of every idempotency id being
