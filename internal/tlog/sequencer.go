@@ -202,6 +202,16 @@ func (l *Log) Run(ctx context.Context) error {
 	batch := make([]*request, 0, maxBatch)
 	var next *prepared // the open batch, handed to the writer when it is free
 	for {
+		if next != nil {
+			// The writer comes first: a free writer must not wait while
+			// the open batch takes in more.
+			select {
+			case w.batches <- next:
+				l.sent++
+				next = nil
+			default:
+			}
+		}
 		queue, send := l.queue, chan *prepared(nil)
 		if next != nil {
 			send = w.batches
