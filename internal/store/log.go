@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,17 +14,20 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The complaint log's storage (see internal/tlog for what it means). Four
-// tables: log_leaves holds the leaves in order, log_hashes the Merkle tree's
-// stored hashes keyed by tlog.StoredHashIndex, log_checkpoints one signed
-// checkpoint per committed batch, and log_objects the objects the leaves
-// commit to, with their salts, which Erase can remove without touching the
-// tree. The first three are append-only: triggers refuse updates and
-// deletes.
+// The complaint log's storage (see internal/tlog for what it means). Three
+// tables: log_leaves holds the leaves in order, each with the object it
+// commits to and its salt, which EraseLogObject can remove without touching
+// the tree; log_hash_runs the Merkle tree's stored hashes, keyed by
+// tlog.StoredHashIndex, in runs of consecutive ones (one row per batch, or
+// per logHashRun hashes); log_checkpoints one signed checkpoint per
+// committed batch. All three are append-only: triggers refuse deletes and
+// updates, except the update that erases an object.
 //
-// A batch is one transaction. On SQLite it is a few multi-row INSERTs with
-// "?" placeholders, prepared once (see logChunks); on PostgreSQL it is one
-// statement whose rows travel as arrays, so one round trip and one commit.
+// A batch is one transaction, with a row per leaf and only a few more: the
+// cost of an append is mostly the cost of a row. On SQLite it is a few
+// multi-row INSERTs with "?" placeholders, prepared once (see logChunks);
+// on PostgreSQL it is one statement whose rows travel as arrays, so one
+// round trip and one commit.
 // Look-ups by a list of keys use one statement text for every length: a
 // JSON array through json_each on SQLite, an array with = ANY on
 // PostgreSQL.
@@ -50,6 +54,35 @@ type LogCheckpoint struct {
 	Root [32]byte
 	Note []byte // the signed note
 	At   time.Time
+}
+
+// logHashRun is the most stored hashes one row of log_hash_runs holds, so
+// that reading one hash never loads more than 8 KiB.
+const logHashRun = 256
+
+// A hashRun is a row of log_hash_runs: the stored hashes from first on.
+type hashRun struct {
+	first  int64
+	hashes []byte
+}
+
+// hashRuns cuts hashes into runs of consecutive ids of at most logHashRun
+// hashes.
+func hashRuns(hashes []LogHash) []hashRun {
+	var runs []hashRun
+	for i := 0; i < len(hashes); {
+		j := i + 1
+		for j < len(hashes) && j-i < logHashRun && hashes[j].ID == hashes[j-1].ID+1 {
+			j++
+		}
+		b := make([]byte, 0, 32*(j-i))
+		for _, h := range hashes[i:j] {
+			b = append(b, h.Hash[:]...)
+		}
+		runs = append(runs, hashRun{first: hashes[i].ID, hashes: b})
+		i = j
+	}
+	return runs
 }
 
 // logChunks are the row counts of the INSERT statements that write a log
@@ -124,6 +157,7 @@ var errLogMovedOn = errors.New("the log moved on")
 // each prepared once.
 func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
 	at := cp.At.UTC().Truncate(time.Microsecond)
+	runs := hashRuns(hashes)
 	// Prepare the statements before the transaction: the write pool has
 	// one connection, which the transaction holds, so preparing on the
 	// pool inside it would wait for itself forever.
@@ -131,7 +165,7 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 		table string
 		ncols int
 		n     int
-	}{{logLeavesTable, 5, len(leaves)}, {logObjectsTable, 3, len(leaves)}, {logHashesTable, 2, len(hashes)}} {
+	}{{logLeavesTable, 7, len(leaves)}, {logHashRunsTable, 2, len(runs)}} {
 		for n := t.n; n > 0; {
 			k := chunk(n)
 			if _, err := a.stmt(ctx, t.table, t.ncols, k); err != nil {
@@ -148,22 +182,15 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 		if size.Int64 != prevSize {
 			return errLogMovedOn
 		}
-		err := a.insert(ctx, tx, logLeavesTable, 5, len(leaves), func(args []any, i int) []any {
+		err := a.insert(ctx, tx, logLeavesTable, 7, len(leaves), func(args []any, i int) []any {
 			l := &leaves[i]
-			return append(args, l.Index, l.Kind, l.Entry, l.IdempotencyID, at)
+			return append(args, l.Index, l.Kind, l.Entry, l.IdempotencyID, at, l.Salt, l.Object)
 		})
 		if err != nil {
 			return err
 		}
-		err = a.insert(ctx, tx, logObjectsTable, 3, len(leaves), func(args []any, i int) []any {
-			l := &leaves[i]
-			return append(args, l.Index, l.Salt, l.Object)
-		})
-		if err != nil {
-			return err
-		}
-		err = a.insert(ctx, tx, logHashesTable, 2, len(hashes), func(args []any, i int) []any {
-			return append(args, hashes[i].ID, hashes[i].Hash[:])
+		err = a.insert(ctx, tx, logHashRunsTable, 2, len(runs), func(args []any, i int) []any {
+			return append(args, runs[i].first, runs[i].hashes)
 		})
 		if err != nil {
 			return err
@@ -182,14 +209,12 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 const appendPostgresSQL = `WITH guard AS (
 	SELECT COALESCE(MAX(size), 0) = $1 AS ok FROM log_checkpoints
 ), leaves AS (
-	INSERT INTO log_leaves (idx, kind, entry, idem, created_at)
-	SELECT t.idx, t.kind, t.entry, t.idem, $2 FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::text[]) AS t (idx, kind, entry, idem)
-), objects AS (
-	INSERT INTO log_objects (idx, salt, object)
-	SELECT t.idx, t.salt, t.object FROM unnest($3::bigint[], $7::bytea[], $8::bytea[]) AS t (idx, salt, object)
+	INSERT INTO log_leaves (idx, kind, entry, idem, created_at, salt, object)
+	SELECT t.idx, t.kind, t.entry, t.idem, $2, t.salt, t.object
+	FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::text[], $7::bytea[], $8::bytea[]) AS t (idx, kind, entry, idem, salt, object)
 ), hashes AS (
-	INSERT INTO log_hashes (id, hash)
-	SELECT t.id, t.hash FROM unnest($9::bigint[], $10::bytea[]) AS t (id, hash)
+	INSERT INTO log_hash_runs (first_id, hashes)
+	SELECT t.first_id, t.hashes FROM unnest($9::bigint[], $10::bytea[]) AS t (first_id, hashes)
 )
 INSERT INTO log_checkpoints (size, root, note, created_at)
 SELECT $11, CASE WHEN guard.ok THEN $12::bytea END, $13, $2 FROM guard`
@@ -204,10 +229,11 @@ func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves
 	for i, l := range leaves {
 		idx[i], kinds[i], entries[i], idems[i], salts[i], objects[i] = l.Index, l.Kind, l.Entry, l.IdempotencyID, l.Salt, l.Object
 	}
-	ids := make([]int64, len(hashes))
-	hs := make([][]byte, len(hashes))
-	for i := range hashes {
-		ids[i], hs[i] = hashes[i].ID, hashes[i].Hash[:]
+	runs := hashRuns(hashes)
+	ids := make([]int64, len(runs))
+	hs := make([][]byte, len(runs))
+	for i, r := range runs {
+		ids[i], hs[i] = r.first, r.hashes
 	}
 	_, err := a.db.w.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
 		idx, kinds, entries, idems, salts, objects, ids, hs, cp.Size, cp.Root[:], string(cp.Note))
@@ -219,9 +245,8 @@ func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves
 }
 
 const (
-	logLeavesTable  = `log_leaves (idx, kind, entry, idem, created_at)`
-	logObjectsTable = `log_objects (idx, salt, object)`
-	logHashesTable  = `log_hashes (id, hash)`
+	logLeavesTable   = `log_leaves (idx, kind, entry, idem, created_at, salt, object)`
+	logHashRunsTable = `log_hash_runs (first_id, hashes)`
 )
 
 // chunk returns the size of the next chunk of n rows still to write.
@@ -303,7 +328,7 @@ func (db *DB) placeholders(sb *strings.Builder, n, ncols int) {
 	}
 }
 
-const logLeafColumns = `l.idx, l.kind, l.entry, l.idem, o.salt, o.object`
+const logLeafColumns = `idx, kind, entry, idem, salt, object`
 
 func scanLogLeaf(s interface{ Scan(...any) error }, l *LogLeaf) error {
 	return s.Scan(&l.Index, &l.Kind, &l.Entry, &l.IdempotencyID, &l.Salt, &l.Object)
@@ -316,8 +341,8 @@ func (db *DB) LogLeavesByIdempotencyID(ctx context.Context, ids []string) ([]Log
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	in, arg := db.inList("l.idem", ids)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+logLeafColumns+` FROM log_leaves l JOIN log_objects o ON o.idx = l.idx WHERE `+in, arg)
+	in, arg := db.inList("idem", ids)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+logLeafColumns+` FROM log_leaves WHERE `+in, arg)
 	if err != nil {
 		return nil, fmt.Errorf("look up log idempotency ids: %w", err)
 	}
@@ -344,15 +369,23 @@ func (db *DB) inList(col string, list any) (string, any) {
 	if db.dialect.name == "postgres" {
 		return col + ` = ANY($1)`, list
 	}
+	return col + ` IN (SELECT value FROM json_each($1))`, db.listArg(list)
+}
+
+// listArg returns list as one argument: an array on PostgreSQL, a JSON
+// array on SQLite (for json_each).
+func (db *DB) listArg(list any) any {
+	if db.dialect.name == "postgres" {
+		return list
+	}
 	b, _ := json.Marshal(list) // strings and integers
-	return col + ` IN (SELECT value FROM json_each($1))`, string(b)
+	return string(b)
 }
 
 // LogLeaf returns the leaf at index with its object, or an ENOTFOUND error.
 func (db *DB) LogLeaf(ctx context.Context, index int64) (*LogLeaf, error) {
 	var l LogLeaf
-	err := scanLogLeaf(db.r.QueryRowContext(ctx, `SELECT `+logLeafColumns+`
-		FROM log_leaves l JOIN log_objects o ON o.idx = l.idx WHERE l.idx = $1`, index), &l)
+	err := scanLogLeaf(db.r.QueryRowContext(ctx, `SELECT `+logLeafColumns+` FROM log_leaves WHERE idx = $1`, index), &l)
 	if err != nil {
 		return nil, notFound(err, "log entry %d not found", index)
 	}
@@ -366,35 +399,45 @@ func (db *DB) LogHashes(ctx context.Context, ids []int64) ([][32]byte, error) {
 	if len(ids) == 0 {
 		return out, nil
 	}
-	pos := make(map[int64][]int, len(ids))
-	for i, id := range ids {
-		pos[id] = append(pos[id], i)
+	// The runs holding ids, each read once: the run of id is the one with
+	// the largest first id not above it.
+	q := `SELECT first_id, hashes FROM log_hash_runs WHERE first_id IN (
+		SELECT (SELECT MAX(first_id) FROM log_hash_runs WHERE first_id <= j.value) FROM json_each($1) j)`
+	if db.dialect.name == "postgres" {
+		q = `SELECT first_id, hashes FROM log_hash_runs WHERE first_id IN (
+			SELECT (SELECT MAX(first_id) FROM log_hash_runs WHERE first_id <= j.id) FROM unnest($1::bigint[]) AS j (id))`
 	}
-	in, arg := db.inList("id", ids)
-	rows, err := db.r.QueryContext(ctx, `SELECT id, hash FROM log_hashes WHERE `+in, arg)
+	rows, err := db.r.QueryContext(ctx, q, db.listArg(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read log hashes: %w", err)
 	}
 	defer rows.Close()
+	var runs []hashRun
 	for rows.Next() {
-		var id int64
-		var h []byte
-		if err := rows.Scan(&id, &h); err != nil {
+		var r hashRun
+		if err := rows.Scan(&r.first, &r.hashes); err != nil {
 			return nil, fmt.Errorf("read log hashes: %w", err)
 		}
-		if len(h) != 32 {
-			return nil, fmt.Errorf("read log hashes: stored hash %d is %d bytes, want 32", id, len(h))
-		}
-		for _, i := range pos[id] {
-			out[i] = [32]byte(h)
-		}
-		delete(pos, id)
+		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read log hashes: %w", err)
 	}
-	for id := range pos {
-		return nil, qorgauErrorf(ENOTFOUND, "log hash %d not found", id)
+	sort.Slice(runs, func(i, j int) bool { return runs[i].first < runs[j].first })
+	for i, id := range ids {
+		k := sort.Search(len(runs), func(k int) bool { return runs[k].first > id }) - 1
+		if k < 0 {
+			return nil, qorgauErrorf(ENOTFOUND, "log hash %d not found", id)
+		}
+		r := &runs[k]
+		off := 32 * (id - r.first)
+		if off+32 > int64(len(r.hashes)) {
+			if len(r.hashes)%32 != 0 {
+				return nil, fmt.Errorf("read log hashes: the run from %d is %d bytes, not a multiple of 32", r.first, len(r.hashes))
+			}
+			return nil, qorgauErrorf(ENOTFOUND, "log hash %d not found", id)
+		}
+		out[i] = [32]byte(r.hashes[off : off+32])
 	}
 	return out, nil
 }
@@ -450,7 +493,7 @@ func (db *DB) LatestLogCheckpoint(ctx context.Context) (*LogCheckpoint, error) {
 // tables hold.
 func (db *DB) LogCounts(ctx context.Context) (leaves, hashes, checkpoints int64, err error) {
 	err = db.r.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM log_leaves), (SELECT COUNT(*) FROM log_hashes), (SELECT COUNT(*) FROM log_checkpoints)`).
+		(SELECT COUNT(*) FROM log_leaves), (SELECT COALESCE(SUM(length(hashes)), 0) / 32 FROM log_hash_runs), (SELECT COUNT(*) FROM log_checkpoints)`).
 		Scan(&leaves, &hashes, &checkpoints)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("count log rows: %w", err)
@@ -484,23 +527,58 @@ func (db *DB) ScanLogEntries(ctx context.Context, fn func(index int64, kind stri
 	return nil
 }
 
-// ScanLogHashes calls fn with every stored hash in id order. fn must not
-// keep hash after it returns. An error from fn stops the scan and is
+// ScanLogIdempotencyIDs calls fn with the idempotency id of every leaf
+// from index from on, in no particular order. An error from fn stops the
+// scan and is returned.
+func (db *DB) ScanLogIdempotencyIDs(ctx context.Context, from int64, fn func(id string) error) error {
+	// From the start, the unique index on idem holds every id and nothing
+	// else: reading it is cheaper than reading the leaves.
+	q, args := `SELECT idem FROM log_leaves`, []any(nil)
+	if from > 0 {
+		q, args = q+` WHERE idx >= $1`, []any{from}
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read log idempotency ids: %w", err)
+	}
+	defer rows.Close()
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("read log idempotency ids: %w", err)
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read log idempotency ids: %w", err)
+	}
+	return nil
+}
+
+// ScanLogHashes calls fn with every stored hash in id order (a run whose
+// length is not a multiple of 32 bytes ends with a shorter hash). fn must
+// not keep hash after it returns. An error from fn stops the scan and is
 // returned.
 func (db *DB) ScanLogHashes(ctx context.Context, fn func(id int64, hash []byte) error) error {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, hash FROM log_hashes ORDER BY id`)
+	rows, err := db.r.QueryContext(ctx, `SELECT first_id, hashes FROM log_hash_runs ORDER BY first_id`)
 	if err != nil {
 		return fmt.Errorf("read log hashes: %w", err)
 	}
 	defer rows.Close()
 	var id int64
-	var h sql.RawBytes
+	var hs sql.RawBytes
 	for rows.Next() {
-		if err := rows.Scan(&id, &h); err != nil {
+		if err := rows.Scan(&id, &hs); err != nil {
 			return fmt.Errorf("read log hashes: %w", err)
 		}
-		if err := fn(id, h); err != nil {
-			return err
+		for ; len(hs) > 0; id++ {
+			n := min(32, len(hs))
+			if err := fn(id, hs[:n]); err != nil {
+				return err
+			}
+			hs = hs[n:]
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -542,7 +620,7 @@ func (db *DB) ScanLogCheckpoints(ctx context.Context, fn func(cp LogCheckpoint) 
 // the leaf and the tree as they are. Erasing twice is not an error; an
 // index with no leaf is an ENOTFOUND error.
 func (db *DB) EraseLogObject(ctx context.Context, index int64) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE log_objects SET salt = NULL, object = NULL,
+	res, err := db.w.ExecContext(ctx, `UPDATE log_leaves SET salt = NULL, object = NULL,
 		erased_at = COALESCE(erased_at, $2) WHERE idx = $1`, index, db.now())
 	if err != nil {
 		return fmt.Errorf("erase log object %d: %w", index, err)

@@ -80,9 +80,17 @@ func TestLog(t *testing.T) {
 		if _, err := db.LogEntries(ctx, size-2, 3); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("LogEntries past the end = %v, want ENOTFOUND", err)
 		}
-		hs, err := db.LogHashes(ctx, []int64{7, 3, 7, 0})
-		if err != nil || hs[0] != sha256.Sum256([]byte("7")) || hs[1] != sha256.Sum256([]byte("3")) || hs[2] != hs[0] || hs[3] != sha256.Sum256([]byte("0")) {
-			t.Fatalf("LogHashes = %x, %v", hs, err)
+		// Hashes are kept in runs (a batch's, or 256 of them): read across
+		// several, in any order, repeated.
+		ids := []int64{7, 3, 7, 0, 2*size - 1, 1000, 42, 255, 256, 257}
+		hs, err := db.LogHashes(ctx, ids)
+		if err != nil {
+			t.Fatalf("LogHashes = %v", err)
+		}
+		for i, id := range ids {
+			if hs[i] != sha256.Sum256([]byte(fmt.Sprint(id))) {
+				t.Errorf("LogHashes: hash %d = %x", id, hs[i])
+			}
 		}
 		if _, err := db.LogHashes(ctx, []int64{1, 2 * size}); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("LogHashes with a missing id = %v, want ENOTFOUND", err)
@@ -148,13 +156,20 @@ func TestLog(t *testing.T) {
 			t.Errorf("LogLeaf(erased) = %+v, %v", l, err)
 		}
 
-		// The tree tables are append-only.
+		// The tree tables are append-only; only an erasure changes a leaf.
 		raw := rawSQL(t, url)
+		if _, err := raw.Exec(`UPDATE log_leaves SET salt = NULL, object = NULL WHERE idx = 2`); err != nil {
+			t.Errorf("erasing directly = %v", err)
+		}
 		for _, s := range []string{
 			`UPDATE log_leaves SET entry = entry WHERE idx = 1`,
+			`UPDATE log_leaves SET kind = 'status' WHERE idx = 1`,
+			`UPDATE log_leaves SET idem = 'other' WHERE idx = 1`,
+			`UPDATE log_leaves SET object = entry WHERE idx = 1`,
+			`UPDATE log_leaves SET salt = entry, object = entry WHERE idx = 42`,
 			`DELETE FROM log_leaves WHERE idx = 1`,
-			`UPDATE log_hashes SET hash = hash WHERE id = 1`,
-			`DELETE FROM log_hashes WHERE id = 1`,
+			`UPDATE log_hash_runs SET hashes = hashes WHERE first_id = 0`,
+			`DELETE FROM log_hash_runs WHERE first_id = 0`,
 			`UPDATE log_checkpoints SET note = note WHERE size = 1`,
 			`DELETE FROM log_checkpoints WHERE size = 1`,
 		} {

@@ -222,6 +222,7 @@ func fillLog(b *testing.B, l *Log, n, batch int) {
 				hashes = append(hashes, store.LogHash{ID: sumtlog.StoredHashIndex(0, idx) + int64(j), Hash: h})
 			}
 			leaves[i] = store.LogLeaf{Index: idx, Kind: "complaint", Entry: rec, IdempotencyID: fmt.Sprintf("fill-%d", idx), Salt: salt, Object: object}
+			l.ids.add(leaves[i].IdempotencyID)
 		}
 		root, err := tree.root()
 		if err != nil {

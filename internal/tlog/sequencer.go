@@ -148,12 +148,15 @@ func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
 // active; a second returns an error at once. A failed batch fails its
 // entries and does not stop Run.
 //
-// Run's goroutine prepares batches (idempotency look-up, new tree hashes,
-// signed checkpoint) while a second goroutine writes the previous one, so
-// that the database's commit, the slow part, is always busy. A batch is
-// prepared on the tree the previous batch will make; if that one fails,
-// the batches prepared on it fail too and the tree is reloaded from the
-// database.
+// Run's goroutine prepares the next batch (idempotency look-up, new tree
+// hashes) while a second goroutine writes the previous one, so that the
+// database's commit, the slow part, is always busy. The next batch stays
+// open until the writer is free: whatever arrives meanwhile joins it, so
+// a batch is everything that arrived during the previous commit, and an
+// entry waits for at most one commit before its own. The writer signs the
+// batch's checkpoint when it takes it. A batch is prepared on the tree the
+// previous batch will make; if that one fails, the batches prepared on it
+// fail too and the tree is reloaded from the database.
 func (l *Log) Run(ctx context.Context) error {
 	if !l.running.CompareAndSwap(false, true) {
 		return errors.New("log: Run called twice")
@@ -197,28 +200,63 @@ func (l *Log) Run(ctx context.Context) error {
 	// A batch in hand is finished even if ctx has just ended.
 	wctx := context.WithoutCancel(ctx)
 	batch := make([]*request, 0, maxBatch)
+	var next *prepared // the open batch, handed to the writer when it is free
 	for {
+		if next != nil {
+			// The writer comes first: a free writer must not wait while
+			// the open batch takes in more.
+			select {
+			case w.batches <- next:
+				l.sent++
+				next = nil
+			default:
+			}
+		}
+		queue, send := l.queue, chan *prepared(nil)
+		if next != nil {
+			send = w.batches
+			if len(next.reqs) >= maxBatch || next.bytes >= maxBatchBytes {
+				queue = nil // full: wait for the writer
+			}
+		}
 		batch = batch[:0]
 		select {
 		case <-ctx.Done():
+			if next != nil {
+				l.sent++
+				w.batches <- next
+			}
 			return nil
-		case req := <-l.queue:
+		case send <- next:
+			l.sent++
+			next = nil
+			continue
+		case req := <-queue:
 			batch = append(batch, req)
 		}
-		bytes := len(batch[0].e.Object)
+		n, bytes := len(batch), len(batch[0].e.Object)
+		if next != nil {
+			n, bytes = n+len(next.reqs), bytes+next.bytes
+		}
 	drain:
-		for len(batch) < maxBatch && bytes < maxBatchBytes {
+		for n < maxBatch && bytes < maxBatchBytes {
 			select {
 			case req := <-l.queue:
 				batch = append(batch, req)
+				n++
 				bytes += len(req.e.Object)
 			default:
 				break drain
 			}
 		}
 		if w.failed.Load() >= l.epoch {
-			// The writer failed a batch this tree was built on: wait for
-			// it to finish the rest, then start again from the database.
+			// The writer failed a batch this tree was built on: fail the
+			// open batch, wait for the writer to finish the rest, then
+			// start again from the database.
+			if next != nil {
+				l.finish(next.reqs, result{err: errEarlierFailed})
+				next = nil
+			}
 			w.wait(l.sent)
 			l.epoch++
 			if err := l.reload(wctx); err != nil {
@@ -228,12 +266,15 @@ func (l *Log) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if p := l.prepare(wctx, batch); p != nil {
-			l.sent++
-			w.batches <- p
+		var err error
+		if next, err = l.prepare(wctx, next, batch); err != nil {
+			l.log.Error("log: cannot extend the tree", "size", l.tree.n, "err", err)
+			w.failed.Store(l.epoch) // reload before the next batch
 		}
 	}
 }
+
+var errEarlierFailed = errors.New("log: an earlier batch failed")
 
 // saveState writes the latest checkpoint to the state file, if there is
 // one and it is behind.
@@ -249,26 +290,29 @@ func (l *Log) saveState() {
 	l.stateSaved.Store(p.size)
 }
 
-// prepared is a batch ready to be written: its requests, rows, checkpoint
-// and the tree it makes.
+// prepared is a batch for the writer: its requests, rows and the tree it
+// makes. The writer signs its checkpoint.
 type prepared struct {
 	epoch  int64
 	reqs   []*request
+	bytes  int // the objects' total size
 	leaves []store.LogLeaf
 	hashes []store.LogHash
 	prev   int64
 	tree   *frontier
-	root   sumtlog.Hash
-	cp     []byte
 	at     time.Time
 	view   map[int64]sumtlog.Hash
 }
 
 // prepare sorts out the requests of batch that need no new leaf (repeats,
 // entries already in the log or in a batch being written, conflicts),
-// answering those it can, and returns the rest as a batch extending the
-// sequencer's tree, or nil if none is left.
-func (l *Log) prepare(ctx context.Context, batch []*request) *prepared {
+// answering those it can, and adds the rest to the open batch p, or to a
+// new batch extending the sequencer's tree if p is nil. It returns the
+// open batch, nil if there is none.
+//
+// An error means that the sequencer's tree is broken: the open batch was
+// failed, and the tree must be reloaded.
+func (l *Log) prepare(ctx context.Context, p *prepared, batch []*request) (*prepared, error) {
 	// Requests for an id already in a batch being written, or earlier in
 	// this one, follow that request: same content, same answer.
 	var fresh []*request
@@ -288,15 +332,18 @@ func (l *Log) prepare(ctx context.Context, batch []*request) *prepared {
 	}
 	l.mu.Unlock()
 
-	// Entries already in the log: one query for the whole batch.
-	ids := make([]string, len(fresh))
-	for i, req := range fresh {
-		ids[i] = req.e.IdempotencyID
+	// Entries already in the log: one query for those whose ids the
+	// filter may hold, if any.
+	var ids []string
+	for _, req := range fresh {
+		if l.ids.mayContain(req.e.IdempotencyID) {
+			ids = append(ids, req.e.IdempotencyID)
+		}
 	}
 	found, err := l.db.LogLeavesByIdempotencyID(ctx, ids)
 	if err != nil {
 		l.finish(fresh, result{err: err})
-		return nil
+		return p, nil
 	}
 	if len(found) > 0 {
 		existing := make(map[string]*store.LogLeaf, len(found))
@@ -320,22 +367,27 @@ func (l *Log) prepare(ctx context.Context, batch []*request) *prepared {
 		fresh = kept
 	}
 	if len(fresh) == 0 {
-		return nil
+		return p, nil
 	}
 
-	// Extend a copy of the tree, keeping every hash a receipt of this
-	// batch needs (see frontier).
-	p := &prepared{epoch: l.epoch, reqs: fresh, prev: l.tree.n, tree: l.tree.clone(), at: l.now()}
-	p.view = make(map[int64]sumtlog.Hash, len(p.tree.h)+3*len(fresh))
-	maps.Copy(p.view, p.tree.h)
-	p.leaves = make([]store.LogLeaf, len(fresh))
-	p.hashes = make([]store.LogHash, 0, 2*len(fresh)+8)
+	// Extend the open batch's copy of the tree, keeping every hash a
+	// receipt of the batch needs (see frontier).
+	if p == nil {
+		p = &prepared{epoch: l.epoch, prev: l.tree.n, tree: l.tree.clone(), at: l.now()}
+		p.view = make(map[int64]sumtlog.Hash, len(p.tree.h)+3*len(fresh))
+		maps.Copy(p.view, p.tree.h)
+		p.leaves = make([]store.LogLeaf, 0, len(fresh))
+		p.hashes = make([]store.LogHash, 0, 2*len(fresh)+8)
+	}
 	for i, req := range fresh {
 		n := p.tree.n
 		hs, err := p.tree.append(req.leaf)
 		if err != nil {
-			l.finish(fresh, result{err: err})
-			return nil
+			// Only a broken tree fails here: drop the open batch and
+			// have Run reload the tree.
+			l.finish(fresh[i:], result{err: err})
+			l.finish(p.reqs, result{err: err})
+			return nil, err
 		}
 		id := sumtlog.StoredHashIndex(0, n)
 		for k, h := range hs {
@@ -346,17 +398,13 @@ func (l *Log) prepare(ctx context.Context, batch []*request) *prepared {
 		if obj == nil {
 			obj = []byte{}
 		}
-		p.leaves[i] = store.LogLeaf{Index: n, Kind: req.e.Kind, Entry: req.record, IdempotencyID: req.e.IdempotencyID, Salt: req.salt, Object: obj}
-	}
-	if p.root, err = p.tree.root(); err == nil {
-		p.cp, err = l.sign(p.tree.n, p.root)
-	}
-	if err != nil {
-		l.finish(fresh, result{err: err})
-		return nil
+		l.ids.add(req.e.IdempotencyID)
+		p.leaves = append(p.leaves, store.LogLeaf{Index: n, Kind: req.e.Kind, Entry: req.record, IdempotencyID: req.e.IdempotencyID, Salt: req.salt, Object: obj})
+		p.reqs = append(p.reqs, req)
+		p.bytes += len(obj)
 	}
 	l.tree = p.tree
-	return p
+	return p, nil
 }
 
 // finish answers the given first requests for their ids, and every
@@ -391,19 +439,30 @@ func (w *writer) run() {
 	defer close(w.finished)
 	l := w.l
 	for p := range w.batches {
-		if p.epoch <= w.failed.Load() {
-			l.finish(p.reqs, result{err: errors.New("log: an earlier batch failed")})
+		var root sumtlog.Hash
+		var cp []byte
+		err := errEarlierFailed
+		if p.epoch > w.failed.Load() {
+			if root, err = p.tree.root(); err == nil {
+				cp, err = l.sign(p.tree.n, root)
+			}
+		}
+		if err != nil {
+			if err != errEarlierFailed {
+				w.failed.Store(p.epoch) // later batches were built on this one
+			}
+			l.finish(p.reqs, result{err: err})
 		} else if err := w.appender.Append(context.Background(), p.prev, p.leaves, p.hashes,
-			store.LogCheckpoint{Size: p.tree.n, Root: p.root, Note: p.cp, At: p.at}); err != nil {
+			store.LogCheckpoint{Size: p.tree.n, Root: root, Note: cp, At: p.at}); err != nil {
 			l.log.Error("log: batch failed", "size", p.prev, "entries", len(p.reqs), "err", err)
 			// The commit may have happened after all, or another writer
 			// may have moved the log: the sequencer reloads the tree.
 			w.failed.Store(p.epoch)
 			l.finish(p.reqs, result{err: err})
 		} else {
-			l.pub.Store(&published{size: p.tree.n, root: p.root, note: p.cp})
+			l.pub.Store(&published{size: p.tree.n, root: root, note: cp})
 			proofs := hashMap{m: p.view, fallback: l.hashReader(context.Background())}
-			res := result{proofs: proofs, size: p.tree.n, cp: p.cp}
+			res := result{proofs: proofs, size: p.tree.n, cp: cp}
 			l.mu.Lock()
 			for i, req := range p.reqs {
 				res.existing, res.index, res.salt, res.record = -1, p.leaves[i].Index, req.salt, req.record
@@ -481,7 +540,14 @@ func (l *Log) reload(ctx context.Context) error {
 	if c.Size != cp.Size || c.Root != root {
 		return fmt.Errorf("checkpoint row %d does not match its signed note", cp.Size)
 	}
-	l.tree = f
+	// Ids written since the filter was last brought up to date: ours
+	// are in it already, but another writer's (see TestSecondSequencer)
+	// are not.
+	err = l.db.ScanLogIdempotencyIDs(ctx, l.idsFrom, func(id string) error { l.ids.add(id); return nil })
+	if err != nil {
+		return err
+	}
+	l.tree, l.idsFrom = f, cp.Size
 	l.pub.Store(&published{size: cp.Size, root: root, note: cp.Note})
 	return nil
 }

@@ -16,14 +16,16 @@
 //
 // Append hands an entry to the sequencer (Run) and waits. The sequencer
 // takes every waiting entry (there is no batching timer: a batch is
-// whatever arrived while the previous one was being written), looks up
-// their idempotency ids with one query, assigns indexes, computes the new
-// stored hashes from the tree's right edge that it keeps in memory, signs a
-// checkpoint for the new size, and writes leaves, objects, hashes and
-// checkpoint in one transaction: one fsync per batch. Preparing a batch
-// overlaps with writing the one before. Only after the commit does Append
-// return a receipt, whose inclusion proof comes from the batch's hashes in
-// memory. An idempotency id makes retries exactly-once: the same id with
+// whatever arrived while the previous one was being written), looks up in
+// the database those whose idempotency ids may already be in the log (an
+// in-memory filter of the log's ids rules out nearly all), assigns
+// indexes and computes the new stored hashes from the tree's right edge
+// that it keeps in memory, while the previous batch is being written. When
+// the writer is free it signs a checkpoint for the new size and writes
+// leaves (with their objects), hashes and checkpoint in one transaction:
+// one fsync per batch, a row per entry and a few per batch. Only after the
+// commit does Append return a receipt, whose inclusion proof comes from
+// the batch's hashes in memory. An idempotency id makes retries exactly-once: the same id with
 // the same content returns the entry's index again, never a second leaf,
 // also after a restart; the same id with other content is an ECONFLICT
 // error.
@@ -129,6 +131,11 @@ type Log struct {
 	tree  *frontier
 	epoch int64 // incremented when the tree is reloaded after a failure
 	sent  int64 // batches handed to the writer
+	// ids holds every idempotency id in the log (and more), added when
+	// its leaf is prepared; idsFrom is the size of the log when the
+	// filter was last brought up to date with the database.
+	ids     *idFilter
+	idsFrom int64
 
 	mu sync.Mutex
 	// inflight holds the first request of every idempotency id being

@@ -92,7 +92,7 @@ func tamper(t testing.TB, url string, stmts ...string) {
 	t.Helper()
 	raw := rawDB(t, url)
 	pg := strings.HasPrefix(url, "postgres")
-	tables := []string{"log_leaves", "log_hashes", "log_checkpoints"}
+	tables := []string{"log_leaves", "log_hash_runs", "log_checkpoints"}
 	var pre []string
 	for _, tb := range tables {
 		if pg {
@@ -452,16 +452,30 @@ func TestTamper(t *testing.T) {
 			}
 			return fmt.Sprintf(`X'%x'`, b)
 		}
+		// Stored hashes are kept in runs (log_hash_runs): runOf selects
+		// the run holding id, setHash overwrites id in it.
+		runOf := func(id int64) string {
+			return fmt.Sprintf(`first_id = (SELECT MAX(first_id) FROM log_hash_runs WHERE first_id <= %d)`, id)
+		}
+		setHash := func(id int64, h []byte) string {
+			if pg {
+				return fmt.Sprintf(`UPDATE log_hash_runs SET hashes = overlay(hashes placing %s from ((%d - first_id) * 32 + 1)::int for 32) WHERE %s`, blob(h), id, runOf(id))
+			}
+			return fmt.Sprintf(`UPDATE log_hash_runs SET hashes = CAST(substr(hashes, 1, (%d - first_id) * 32) || %s || substr(hashes, (%d - first_id) * 32 + 33) AS BLOB) WHERE %s`,
+				id, blob(h), id, runOf(id))
+		}
+		forgedHash := bytes.Repeat([]byte{1}, 32)
 		rec := Record{Kind: "complaint", Meta: map[string]string{"region": "KZ-11"}}
 		forged, _ := rec.Marshal()
 		return []tc{
 			{"leaf entry", []string{`UPDATE log_leaves SET entry = ` + blob(forged) + ` WHERE idx = 36`}, "entry 36 does not match the tree"},
 			{"leaf kind", []string{`UPDATE log_leaves SET kind = 'complaint' WHERE idx = 37`}, "entry 37: its row says kind"},
-			{"leaf hash", []string{fmt.Sprintf(`UPDATE log_hashes SET hash = %s WHERE id = %d`, blob(make([]byte, 32)), sumtlog.StoredHashIndex(0, 50))}, "entry 50 does not match the tree"},
-			{"inner hash", []string{fmt.Sprintf(`UPDATE log_hashes SET hash = %s WHERE id = %d`, blob(make([]byte, 32)), sumtlog.StoredHashIndex(3, 5))}, "level 3 above entry 47"},
-			{"missing hash", []string{fmt.Sprintf(`DELETE FROM log_hashes WHERE id = %d`, sumtlog.StoredHashIndex(0, 60))}, "is missing"},
-			{"missing leaf", []string{`DELETE FROM log_objects WHERE idx = 10`, `DELETE FROM log_leaves WHERE idx = 10`}, "entry 10 is missing"},
-			{"last leaf", []string{`DELETE FROM log_objects WHERE idx = 99`, `DELETE FROM log_leaves WHERE idx = 99`}, "holds only 99"},
+			{"leaf hash", []string{setHash(sumtlog.StoredHashIndex(0, 50), forgedHash)}, "entry 50 does not match the tree"},
+			{"inner hash", []string{setHash(sumtlog.StoredHashIndex(3, 5), forgedHash)}, "level 3 above entry 47"},
+			{"missing hash", []string{`DELETE FROM log_hash_runs WHERE ` + runOf(sumtlog.StoredHashIndex(0, 60))}, "is missing"},
+			{"cut hash run", []string{`UPDATE log_hash_runs SET hashes = substr(hashes, 1, 40) WHERE ` + runOf(sumtlog.StoredHashIndex(0, 71))}, "is 8 bytes"},
+			{"missing leaf", []string{`DELETE FROM log_leaves WHERE idx = 10`}, "entry 10 is missing"},
+			{"last leaf", []string{`DELETE FROM log_leaves WHERE idx = 99`}, "holds only 99"},
 			{"old checkpoint root", []string{`UPDATE log_checkpoints SET root = ` + blob(make([]byte, 32)) + ` WHERE size = (SELECT MIN(size) FROM log_checkpoints WHERE size > 0)`}, "the checkpoint or the entries were changed"},
 			{"latest checkpoint root", []string{`UPDATE log_checkpoints SET root = ` + blob(make([]byte, 32)) + ` WHERE size = 100`}, "its signed note says"},
 			{"latest checkpoint signature", []string{`UPDATE log_checkpoints SET note = REPLACE(note, '— ', '— x') WHERE size = 100`}, "not valid"},

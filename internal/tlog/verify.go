@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,6 +64,10 @@ func (l *Log) verify(ctx context.Context) error {
 	g.Go(func() error { defer close(leafc); return l.scanLeaves(gctx, leafc) })
 	g.Go(func() error { defer close(hashc); return l.scanHashes(gctx, hashc) })
 	g.Go(func() error { defer close(cpc); return l.scanCheckpoints(gctx, cpc) })
+	ids := newIDFilter()
+	g.Go(func() error {
+		return l.db.ScanLogIdempotencyIDs(gctx, 0, func(id string) error { ids.add(id); return nil })
+	})
 
 	tree := newFrontier()
 	hashes := &hashStream{c: hashc}
@@ -140,11 +145,15 @@ func (l *Log) verify(ctx context.Context) error {
 		return nil
 	}()
 	if err != nil {
+		// A scan that failed ends its stream early, which looks like
+		// missing rows: its own error says more.
 		cancel()
-		g.Wait()
+		if gerr := g.Wait(); gerr != nil && !errors.Is(gerr, context.Canceled) {
+			err = gerr
+		}
 		return fmt.Errorf("log: refusing to start: %w", err)
 	}
-	l.tree = tree
+	l.tree, l.ids, l.idsFrom = tree, ids, n
 	l.pub.Store(&published{size: n, root: c.Root, note: latest.Note})
 	d := time.Since(start)
 	l.log.Info("log verified", "size", n, "root", c.Root.String(), "took", d.Round(time.Millisecond).String(),
@@ -174,7 +183,7 @@ func (l *Log) create(ctx context.Context) error {
 	if err := l.db.AppendLogBatch(ctx, 0, nil, nil, store.LogCheckpoint{Size: 0, Root: root, Note: cp, At: l.now()}); err != nil {
 		return fmt.Errorf("log: create: %w", err)
 	}
-	l.tree = tree
+	l.tree, l.ids, l.idsFrom = tree, newIDFilter(), 0
 	l.pub.Store(&published{size: 0, root: root, note: cp})
 	l.log.Info("log created", "origin", l.origin)
 	return nil
