@@ -2,12 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"qorgau.kz/qorgau/internal/demo"
+	"qorgau.kz/qorgau/internal/kiosk"
+	"qorgau.kz/qorgau/internal/kiosk/ui"
+	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/web"
 )
 
@@ -17,6 +26,8 @@ func runDemo(ctx context.Context, args []string) error {
 	f.register(fs)
 	f.dbFlags.register(fs, "./qorgau-demo")
 	seed := fs.Int64("seed", 1, "seed of the synthetic country")
+	fleet := fs.Bool("terminals", true, "run every terminal as a simulated kiosk with live traffic and staged outages")
+	kioskAddr := fs.String("kiosk", "127.0.0.1:7070", "serve one simulated terminal's kiosk screens here, on loopback; empty for none")
 	log, db, err := f.start(ctx, fs, args)
 	if err != nil {
 		return err
@@ -33,6 +44,8 @@ func runDemo(ctx context.Context, args []string) error {
 	} else {
 		log.Info("reusing demo data", "data", f.url())
 	}
+	var live sync.WaitGroup
+	defer live.Wait()
 	return serve(ctx, log, db, f, web.Config{RequireTOTP: false}, func(addr string) {
 		printAccounts(addr, accounts, f.tlsCert != "")
 		if f.tlsCert == "" {
@@ -42,9 +55,50 @@ func runDemo(ctx context.Context, args []string) error {
 				log.Error("demo cameras", "err", err)
 				return
 			}
-			go cams.Run(ctx)
+			live.Go(func() { cams.Run(ctx) })
 		}
+		if !*fleet || f.tlsCert != "" {
+			return // the simulated terminals speak plain HTTP to the server
+		}
+		lv, err := demoTerminals(db, f, addr, *seed, log)
+		if err != nil {
+			log.Error("demo terminals", "err", err)
+			return
+		}
+		lv.Ready = func(first *kiosk.Agent) { live.Go(func() { serveDemoKiosk(ctx, *kioskAddr, first, log) }) }
+		live.Go(func() {
+			if err := lv.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("demo terminals stopped", "err", err)
+			}
+		})
 	})
+}
+
+// serveDemoKiosk serves one simulated terminal's screens on loopback, so
+// that the demo can be tried as a person in custody meets it.
+func serveDemoKiosk(ctx context.Context, addr string, a *kiosk.Agent, log *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	h, err := ui.New(a, ui.Options{Log: log})
+	if err != nil {
+		log.Error("demo kiosk", "err", err)
+		return
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("demo kiosk: cannot listen", "addr", addr, "err", err)
+		return
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	fmt.Printf("\nThe kiosk of terminal %s: open http://%s/ (a browser in kiosk mode on the terminal shows the same)\n", a.Status().Device, ln.Addr())
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("demo kiosk", "err", err)
+	}
 }
 
 func printAccounts(addr string, accounts []demo.Account, tls bool) {
@@ -64,4 +118,22 @@ func printAccounts(addr string, accounts []demo.Account, tls bool) {
 	}
 	w.Flush()
 	fmt.Println("\nPress Ctrl+C to stop.")
+}
+
+// demoTerminals prepares the simulated terminals, each with its folder
+// under the data folder.
+func demoTerminals(db *store.DB, f serveFlags, addr string, seed int64, log *slog.Logger) (*demo.Live, error) {
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return &demo.Live{Server: scheme + "://" + net.JoinHostPort(host, port), DB: db, Data: filepath.Join(f.data, "terminals"),
+		Log: log, Seed: seed}, nil
 }

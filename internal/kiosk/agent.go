@@ -447,3 +447,10 @@ func (a *Agent) Status() Status {
 	return Status{Device: a.enrol.Device, Boot: a.boot, Online: a.net == netUp, Outbox: a.outbox.Len(), Delivered: a.delivered,
 		LogSize: a.state.LogSize, Journal: a.journal.Last().Seq, JournalSrv: a.journalSrv, Tamper: a.tamper, Interval: a.interval.String()}
 }
+
+// Enrolled reports whether dir holds a terminal's enrolment, so that a
+// caller knows whether Config.Token is needed.
+func Enrolled(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, fileEnrolment))
+	return err == nil
+}
