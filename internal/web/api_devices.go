@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -121,9 +122,23 @@ func (s *Server) apiMaintenance(w http.ResponseWriter, r *request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
+	m, err := s.declareMaintenance(r, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{
+		"id": m.ID, "facility": m.Facility, "device": m.Device, "from": m.From, "to": m.To,
+		"reason": m.Reason, "declared_by": m.DeclaredBy, "declared_at": m.DeclaredAt,
+	})
+}
+
+// declareMaintenance stores a liaison's maintenance window of their own
+// facility with its audit record, and tells the bodies. The API and the
+// console form share it.
+func (s *Server) declareMaintenance(r *request, req maintenanceRequest) (*qorgau.Maintenance, error) {
 	own := r.User.Facility
 	if req.Facility != "" && req.Facility != own {
-		return qorgau.Errorf(qorgau.EFORBIDDEN, "you may declare maintenance of your own facility only")
+		return nil, qorgau.Errorf(qorgau.EFORBIDDEN, "you may declare maintenance of your own facility only")
 	}
 	m := &qorgau.Maintenance{Facility: own, Device: req.Device, From: req.From, To: req.To,
 		Reason: strings.TrimSpace(req.Reason), DeclaredBy: r.User.Name}
@@ -132,15 +147,37 @@ func (s *Server) apiMaintenance(w http.ResponseWriter, r *request) error {
 		Actor: r.User.Name, Action: qorgau.AuditMaintenanceDeclared, Target: own, Addr: r.Addr,
 		Detail: fmt.Sprintf("%s %s–%s: %s", m.Device, m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339), m.Reason),
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	if s.cfg.Fleet != nil {
 		if err := s.cfg.Fleet.MaintenanceDeclared(ctx, *m); err != nil {
 			s.log.Error("tell the bodies of maintenance", "id", m.ID, "err", err)
 		}
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{
-		"id": m.ID, "facility": m.Facility, "device": m.Device, "from": m.From, "to": m.To,
-		"reason": m.Reason, "declared_by": m.DeclaredBy, "declared_at": m.DeclaredAt,
-	})
+	return m, nil
+}
+
+// fleetMaintenance is the console form of a maintenance declaration: times
+// typed in the deployment's zone.
+func (s *Server) fleetMaintenance(w http.ResponseWriter, r *request) error {
+	code := r.PathValue("code")
+	if code != r.User.Facility {
+		return qorgau.Errorf(qorgau.EFORBIDDEN, "you may declare maintenance of your own facility only")
+	}
+	req := maintenanceRequest{Facility: code, Device: strings.TrimSpace(r.PostFormValue("device")), Reason: r.PostFormValue("reason")}
+	var err error
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &req.From}, {"to", &req.To}} {
+		v := strings.TrimSpace(r.PostFormValue(f.name))
+		if *f.t, err = time.ParseInLocation("2006-01-02T15:04", v, s.localZone()); err != nil {
+			return qorgau.Errorf(qorgau.EINVALID, "%q is not a date and time (YYYY-MM-DDTHH:MM)", v)
+		}
+	}
+	if _, err := s.declareMaintenance(r, req); err != nil {
+		return err
+	}
+	http.Redirect(w, r.Request, "/fleet/facility/"+url.PathEscape(code)+"#maint", http.StatusSeeOther)
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -417,5 +418,49 @@ func TestAvailabilityPDF(t *testing.T) {
 	withFleet(t, e, web.Config{RequireTOTP: true, PDFFont: "/nonexistent/font.ttf"})
 	if resp, _ := e.do(e.client(), "GET", "/fleet/availability.pdf", nil, e.session(qorgau.RoleNPM)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("availability.pdf without its font = %d, want 404 saying which font", resp.StatusCode)
+	}
+}
+
+// TestMaintenanceForm declares maintenance from the facility's fleet page,
+// as a liaison does without a program.
+func TestMaintenanceForm(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	withFleet(t, e, web.Config{RequireTOTP: true})
+	ctx := context.Background()
+	liaison := e.session(qorgau.RoleLiaison)
+	_, page := e.do(e.client(), "GET", "/fleet/facility/EC-166-1", nil, liaison)
+	if !strings.Contains(page, `action="/fleet/facility/EC-166-1/maintenance"`) || !strings.Contains(page, `<option value="T-1">`) {
+		t.Fatalf("the liaison's fleet page has no maintenance form with the terminals")
+	}
+	if _, page := e.do(e.client(), "GET", "/fleet/facility/EC-166-1", nil, e.session(qorgau.RoleNPM)); strings.Contains(page, `/maintenance"`) {
+		t.Errorf("the NPM's view of the page offers to declare maintenance")
+	}
+	from := e.now.Add(2 * time.Hour).UTC().Truncate(time.Minute)
+	to := from.Add(90 * time.Minute)
+	form := url.Values{"from": {from.Format("2006-01-02T15:04")}, "to": {to.Format("2006-01-02T15:04")}, "device": {"T-1"}, "reason": {"replacing the touch screen"}}
+	resp, _ := e.do(e.client(), "POST", "/fleet/facility/EC-166-1/maintenance", form, liaison)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/fleet/facility/EC-166-1#maint" {
+		t.Fatalf("declare by form = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	ws, err := e.db.MaintenanceWindows(ctx, "EC-166-1", e.now, e.now.Add(24*time.Hour))
+	must(t, err)
+	if len(ws) != 1 || !ws[0].From.Equal(from) || !ws[0].To.Equal(to) || ws[0].Device != "T-1" || ws[0].Reason != "replacing the touch screen" {
+		t.Fatalf("stored windows = %+v", ws)
+	}
+	for _, tt := range []struct {
+		name, path string
+		form       url.Values
+		want       int
+	}{
+		{"another facility", "/fleet/facility/EC-166-2/maintenance", form, http.StatusForbidden},
+		{"a time that is not one", "/fleet/facility/EC-166-1/maintenance", url.Values{"from": {"tomorrow"}, "to": {form.Get("to")}, "reason": {"x"}}, http.StatusBadRequest},
+		{"no reason", "/fleet/facility/EC-166-1/maintenance", url.Values{"from": form["from"], "to": form["to"], "reason": {" "}}, http.StatusBadRequest},
+	} {
+		if resp, _ := e.do(e.client(), "POST", tt.path, tt.form, liaison); resp.StatusCode != tt.want {
+			t.Errorf("%s = %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+	}
+	if ws, _ := e.db.MaintenanceWindows(ctx, "", e.now, e.now.Add(24*time.Hour)); len(ws) != 1 {
+		t.Errorf("%d windows after refused forms, want 1", len(ws))
 	}
 }

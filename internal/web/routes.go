@@ -126,6 +126,7 @@ func (s *Server) registerRoutes() {
 
 	s.route("POST /api/v1/devices/heartbeats", Source, nil, s.apiDeviceHeartbeats)
 	s.route("POST /api/v1/maintenance", Staff, liaisonOnly, s.apiMaintenance)
+	s.route("POST /fleet/facility/{code}/maintenance", Staff, liaisonOnly, s.fleetMaintenance)
 	s.route("GET /fleet", Staff, fleetRoles, s.fleetPage)
 	s.route("GET /fleet/events", Staff, fleetRoles, s.fleetEvents)
 	s.route("GET /fleet/facility/{code}", Staff, fleetRoles, s.fleetFacility)
