@@ -25,6 +25,7 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/kiosk"
+	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/seal"
 )
 
@@ -130,6 +131,15 @@ func TestTerminalCutOff(t *testing.T) {
 
 	const n = 100
 	w := newWorld(t, 1)
+	// A heartbeat a second, so that a few seconds cut off are an outage
+	// (silence longer than twice the interval) and the test stays short.
+	if db, err := sql.Open("sqlite", filepath.Join(w.dir, "qorgau.db")); err != nil {
+		t.Fatal(err)
+	} else if _, err := db.Exec(`UPDATE devices SET interval_seconds = 1 WHERE id = 'T-1'`); err != nil {
+		t.Fatal(err)
+	} else {
+		db.Close()
+	}
 	srv := startServe(t, w.dir)
 	px := newCutProxy(t, srv.base())
 	ctx := context.Background()
@@ -167,7 +177,9 @@ func TestTerminalCutOff(t *testing.T) {
 	if got := a.Status().Outbox; got != n {
 		t.Fatalf("outbox = %d while cut off, want %d", got, n)
 	}
-	time.Sleep(time.Second) // a few failed heartbeats and retries
+	// Failed heartbeats and retries; long enough for the fleet watch to
+	// open an outage.
+	time.Sleep(max(time.Second, 4*time.Second-time.Since(start)))
 	px.cut.Store(false)
 	restored := time.Now()
 	waitUntil(t, "the outbox to empty", 30*time.Second, func() bool { return a.Status().Outbox == 0 })
@@ -226,8 +238,28 @@ func TestTerminalCutOff(t *testing.T) {
 		t.Error("no heartbeat reported the network restored")
 	}
 	if standIn > 0 {
-		t.Logf("the server has no fleet endpoints yet: the proxy answered %d heartbeats and journal uploads", standIn)
+		t.Errorf("the proxy stood in for the server's fleet endpoints %d times", standIn)
 	}
+
+	// The fleet watch recorded the cut as one outage of the terminal, from
+	// about when the line was cut to about when it returned, caused by the
+	// network: the journal shows the terminal running all along.
+	st, err := store.Open(ctx, filepath.Join(w.dir, "qorgau.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var outs []qorgau.Outage
+	waitUntil(t, "the outage's cause from the journal", 10*time.Second, func() bool {
+		outs, err = st.Outages(ctx, qorgau.OutageFilter{Device: "T-1"})
+		return err == nil && len(outs) == 1 && !outs[0].Open() && outs[0].Cause == qorgau.CauseNetwork
+	})
+	o := outs[0]
+	const slack = 1500 * time.Millisecond // the last beat before the cut, the first after
+	if o.Start.Before(start.Add(-slack)) || o.Start.After(start.Add(slack)) || o.End.Before(restored.Add(-slack)) || o.End.After(restored.Add(slack)) {
+		t.Errorf("outage %v – %v, want about %v – %v", o.Start, o.End, start, restored)
+	}
+	t.Logf("outage recorded %v – %v, cause %s (%s)", o.Start.Format("15:04:05.000"), o.End.Format("15:04:05.000"), o.Cause, o.Detail)
 }
 
 func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
