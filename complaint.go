@@ -151,6 +151,33 @@ type Rules struct {
 	UrgentBodies []BodyKind
 }
 
+// UrgentRecipients returns, for each kind of UrgentBodies, the region's
+// body of that kind among bodies, or the national one when the region has
+// none. The server routes by it; a kiosk shows it on the review screen.
+func (r Rules) UrgentRecipients(bodies []Body, region string) []string {
+	var out []string
+	for _, kind := range r.UrgentBodies {
+		var regional, national string
+		for _, b := range bodies {
+			if b.Kind != kind {
+				continue
+			}
+			if b.Region == region && regional == "" {
+				regional = b.Code
+			}
+			if b.Region == "" && national == "" {
+				national = b.Code
+			}
+		}
+		if regional != "" {
+			out = append(out, regional)
+		} else if national != "" {
+			out = append(out, national)
+		}
+	}
+	return out
+}
+
 // KazakhstanRules returns Kazakhstan's rules: 15 working days to answer, at
 // most 2 months of extension, 3 working days to notify an extension or to
 // redirect, and torture allegations to the prosecutor, the NPM and the

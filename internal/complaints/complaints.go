@@ -224,7 +224,7 @@ func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitReq
 	}
 	urgent := req.Urgent || req.Category.IsUrgent()
 	if urgent {
-		for _, need := range s.urgentBodies(bodies, dev.Region) {
+		for _, need := range s.Rules.UrgentRecipients(bodies, dev.Region) {
 			if !encrypted[need] {
 				return nil, qorgau.Errorf(qorgau.EINVALID, "an urgent complaint must also go to %s (%s), in parallel", need, byCode[need].Kind)
 			}
@@ -236,32 +236,6 @@ func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitReq
 	}, nil
 }
 
-// urgentBodies returns, for each kind of Rules.UrgentBodies, the region's
-// body of that kind, or the national one when the region has none.
-func (s *Service) urgentBodies(bodies []qorgau.Body, region string) []string {
-	var out []string
-	for _, kind := range s.Rules.UrgentBodies {
-		var regional, national string
-		for _, b := range bodies {
-			if b.Kind != kind {
-				continue
-			}
-			if b.Region == region && regional == "" {
-				regional = b.Code
-			}
-			if b.Region == "" && national == "" {
-				national = b.Code
-			}
-		}
-		if regional != "" {
-			out = append(out, regional)
-		} else if national != "" {
-			out = append(out, national)
-		}
-	}
-	return out
-}
-
 // UrgentBodies returns the bodies every urgent complaint from the region
 // must also go to, for the directory terminals receive.
 func (s *Service) UrgentBodies(ctx context.Context, region string) ([]string, error) {
@@ -269,7 +243,7 @@ func (s *Service) UrgentBodies(ctx context.Context, region string) ([]string, er
 	if err != nil {
 		return nil, err
 	}
-	return s.urgentBodies(bodies, region), nil
+	return s.Rules.UrgentRecipients(bodies, region), nil
 }
 
 // cachedBodies returns the bodies, read again every bodiesTTL.

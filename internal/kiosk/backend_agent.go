@@ -26,35 +26,18 @@ func (a *Agent) Info(ctx context.Context) (*Info, error) {
 		in.Bodies = append(in.Bodies, InfoBody{Code: b.Code, Kind: b.Kind, Region: b.Region,
 			Names: map[string]string{"kk": b.NameKK, "ru": b.NameRU, "en": b.NameEN}})
 	}
-	in.Extra = &InfoDefault{TortureBodies: urgentBodies(a.dir)}
+	in.Extra = &InfoDefault{TortureBodies: urgentBodies(a.dir, a.fac.Region)}
 	return in, nil
 }
 
-// urgentBodies returns the bodies every urgent complaint must also go to,
-// as the server's rules say (qorgau.Rules.UrgentBodies): for each kind,
-// the region's body, or the national one. The directory lists only this
-// terminal's region and the national bodies.
-func urgentBodies(d *seal.Directory) []string {
-	var out []string
-	for _, kind := range qorgau.KazakhstanRules().UrgentBodies {
-		var regional, national string
-		for _, b := range d.Bodies {
-			if b.Kind != kind {
-				continue
-			}
-			if b.Region != "" && regional == "" {
-				regional = b.Code
-			}
-			if b.Region == "" && national == "" {
-				national = b.Code
-			}
-		}
-		if regional != "" {
-			out = append(out, regional)
-		} else if national != "" {
-			out = append(out, national)
-		}
+// urgentBodies returns the bodies every urgent complaint from this
+// terminal must also go to, as the server's rules say.
+func urgentBodies(d *seal.Directory, region string) []string {
+	list := make([]qorgau.Body, len(d.Bodies))
+	for i, b := range d.Bodies {
+		list[i] = b.Body
 	}
+	out := qorgau.KazakhstanRules().UrgentRecipients(list, region)
 	sort.Strings(out)
 	return out
 }
@@ -80,7 +63,7 @@ func (a *Agent) Send(ctx context.Context, d *Draft) (*Sent, error) {
 	bodies := slices.Clone(d.Bodies)
 	urgent := d.Urgent || d.Category.IsUrgent()
 	if urgent {
-		for _, b := range urgentBodies(dir) {
+		for _, b := range urgentBodies(dir, fac.Region) {
 			if !slices.Contains(bodies, b) {
 				bodies = append(bodies, b)
 			}
