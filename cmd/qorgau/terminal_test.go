@@ -25,8 +25,8 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/kiosk"
-	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/store"
 )
 
 // cutProxy stands between a terminal and the server: the network a test
