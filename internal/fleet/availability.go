@@ -114,9 +114,25 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 	if from.After(to) {
 		from = to
 	}
-	perSchedule := make([]time.Duration, len(r.schedules))
-	for k, s := range r.schedules {
-		perSchedule[k] = RequiredOverlap(s, from, to, t.cfg.Location)
+	// A device's required time runs from the later of from and when the
+	// watch began for it; most devices share both, so the sums are cached.
+	type span struct {
+		schedule uint16
+		start    int64
+	}
+	cache := map[span]time.Duration{}
+	required := func(i int32) time.Duration {
+		start := from
+		if r.since != nil && r.since[i] > start.UnixNano() {
+			start = time.Unix(0, r.since[i])
+		}
+		k := span{r.schedule[i], start.UnixNano()}
+		d, ok := cache[k]
+		if !ok {
+			d = RequiredOverlap(r.schedules[k.schedule], start, to, t.cfg.Location)
+			cache[k] = d
+		}
+		return d
 	}
 	facs := make([]Availability, len(r.facilities))
 	for k, f := range r.facilities {
@@ -146,7 +162,7 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 		d := devLine[i]
 		if d == nil {
 			f := r.facilities[r.facility[i]]
-			d = &Availability{Key: o.Device, Facility: f.Code, Region: f.Region, Devices: 1, Required: perSchedule[r.schedule[i]]}
+			d = &Availability{Key: o.Device, Facility: f.Code, Region: f.Region, Devices: 1, Required: required(i)}
 			devLine[i] = d
 		}
 		d.Outages++
@@ -162,7 +178,7 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 		}
 		f := &facs[r.facility[i]]
 		f.Devices++
-		f.Required += perSchedule[r.schedule[i]]
+		f.Required += required(int32(i))
 		if d := devLine[int32(i)]; d != nil {
 			f.Outages += d.Outages
 			f.Down += d.Down

@@ -89,8 +89,41 @@ func TestAvailabilityReport(t *testing.T) {
 	if rep.Total.Required != 6*time.Hour || rep.Total.Down != time.Hour {
 		t.Errorf("total = %+v", rep.Total)
 	}
+	// Time before the watch began is neither available nor down: a report
+	// that starts a day earlier requires the same hours.
+	rep, err = w.tr.Availability(ctx, from.Add(-24*time.Hour), to, "")
+	must(t, err)
+	if rep.Total.Required != 6*time.Hour || rep.Total.Down != time.Hour {
+		t.Errorf("total from a day before the watch = %+v, want the same 6 h required, 1 h down", rep.Total)
+	}
 	rep, _ = w.tr.Availability(ctx, from, to, "KZ-71")
 	if len(rep.Facilities) != 1 || rep.Facilities[0].Key != "SIZO-1" || len(rep.Devices) != 0 {
 		t.Errorf("report of KZ-71 = %+v", rep)
+	}
+}
+
+// TestAvailabilityFromWatchStart counts a device added to the registry
+// while serving from when the watch picked it up.
+func TestAvailabilityFromWatchStart(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, Config{CheckTargetEvery: 48 * time.Hour})
+	w.advance(time.Hour)
+	must(t, w.db.SaveDevices(ctx, []qorgau.Device{{ID: "C-3", Kind: qorgau.DeviceCamera, Facility: "SIZO-1", Interval: 30}}, nil))
+	must(t, w.tr.Reload(ctx))
+	for range 360 {
+		w.beat("C-2")
+		w.beat("C-3")
+		w.advance(10 * time.Second)
+	}
+	rep, err := w.tr.Availability(ctx, t0, t0.Add(2*time.Hour), "KZ-71")
+	must(t, err)
+	if len(rep.Facilities) != 1 || rep.Facilities[0].Devices != 2 || rep.Facilities[0].Required != 3*time.Hour {
+		t.Fatalf("SIZO-1 = %+v, want 2 devices and 3 h required (C-2 2 h, C-3 1 h since it was added)", rep.Facilities)
+	}
+	// A restart keeps the time the watch began.
+	w.load(Config{CheckTargetEvery: 48 * time.Hour})
+	rep, _ = w.tr.Availability(ctx, t0, t0.Add(2*time.Hour), "KZ-71")
+	if rep.Facilities[0].Required != 3*time.Hour {
+		t.Errorf("after a restart SIZO-1 requires %v, want 3 h", rep.Facilities[0].Required)
 	}
 }

@@ -133,6 +133,9 @@ type registry struct {
 	facilities []facilityInfo
 	facIndex   map[string]int32
 	schedules  []qorgau.Schedule
+	// since is when the watch began for each device (Unix nanoseconds, 0
+	// when unknown): availability counts required hours from then on.
+	since []int64
 
 	lastSeen []atomic.Int64 // Unix nanoseconds
 	state    []atomic.Uint32
@@ -186,6 +189,9 @@ func Load(ctx context.Context, db *store.DB, cfg Config) (*Tracker, error) {
 	t := newTracker(cfg, db, devices, facs, bodies)
 	r := t.reg.Load()
 	now := t.Now()
+	if err := t.watched(ctx, r, now); err != nil {
+		return nil, err
+	}
 	states, err := db.DeviceStates(ctx)
 	if err != nil {
 		return nil, err
@@ -390,6 +396,9 @@ func (t *Tracker) Reload(ctx context.Context) error {
 		return err
 	}
 	r := buildRegistry(t.reg.Load(), devices, facs, bodies)
+	if err := t.watched(ctx, r, t.Now()); err != nil {
+		return err
+	}
 	t.sweepMu.Lock()
 	defer t.sweepMu.Unlock()
 	// A concurrent publish cannot have happened (reloadMu), so r's numbers
@@ -397,6 +406,22 @@ func (t *Tracker) Reload(ctx context.Context) error {
 	t.publish(r, t.Now())
 	t.lastLoad.Store(t.Now().UnixNano())
 	t.cfg.Logger.Info("fleet registry reloaded", "devices", len(r.index))
+	return nil
+}
+
+// watched records when the watch began for devices new to it and fills
+// r.since.
+func (t *Tracker) watched(ctx context.Context, r *registry, now time.Time) error {
+	since, err := t.db.MarkWatched(ctx, now)
+	if err != nil {
+		return err
+	}
+	r.since = make([]int64, len(r.ids))
+	for id, at := range since {
+		if i, ok := r.index[id]; ok {
+			r.since[i] = at.UnixNano()
+		}
+	}
 	return nil
 }
 

@@ -522,3 +522,26 @@ func (db *DB) FacilityUsage(ctx context.Context, facility, fromDay, toDay string
 	}
 	return list, nil
 }
+
+// MarkWatched records now as the time the fleet watch began to watch every
+// device that has no such time yet, and returns the times of all devices.
+func (db *DB) MarkWatched(ctx context.Context, now time.Time) (map[string]time.Time, error) {
+	if _, err := db.w.ExecContext(ctx, `UPDATE devices SET watched_since = $1 WHERE watched_since IS NULL`, now.UTC()); err != nil {
+		return nil, fmt.Errorf("mark devices watched: %w", err)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, watched_since FROM devices WHERE watched_since IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("devices watched: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var t time.Time
+		if err := rows.Scan(&id, &t); err != nil {
+			return nil, fmt.Errorf("devices watched: %w", err)
+		}
+		out[id] = t
+	}
+	return out, rows.Err()
+}

@@ -349,11 +349,16 @@ func TestFleetPages(t *testing.T) {
 	if !strings.HasPrefix(lines["device/C-1"], "device,C-1,KZ-35,EC-166-1,1,1,") || lines["device/C-2"] != "" {
 		t.Errorf("CSV device lines: C-1 %q, C-2 %q; want one outage of C-1 and no line for C-2", lines["device/C-1"], lines["device/C-2"])
 	}
-	// Required time runs from the local midnight of that day to now: the
-	// rest of the day has not happened yet.
+	// Required time runs from when the watch began (the tracker's start,
+	// after the local midnight of that day) to now: the rest of the day has
+	// not happened yet, and before the watch nothing is known.
 	ls := start.In(tr.Location())
 	midnight := time.Date(ls.Year(), ls.Month(), ls.Day(), 0, 0, 0, 0, tr.Location())
-	want := fmt.Sprintf("facility,EC-166-2,KZ-35,EC-166-2,1,0,%.2f,0.00,0.00,100.00", min(e.now.Sub(midnight), 24*time.Hour).Hours())
+	watched := start
+	if midnight.After(watched) {
+		watched = midnight
+	}
+	want := fmt.Sprintf("facility,EC-166-2,KZ-35,EC-166-2,1,0,%.2f,0.00,0.00,100.00", min(e.now.Sub(watched), 24*time.Hour).Hours())
 	if lines["facility/EC-166-2"] != want {
 		t.Errorf("CSV line of EC-166-2 = %q, want %q: all its required time so far available", lines["facility/EC-166-2"], want)
 	}
