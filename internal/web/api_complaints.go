@@ -142,6 +142,46 @@ func (s *Server) apiClose(w http.ResponseWriter, r *request) error {
 	return s.apiAction(w, r, func(id int64) error { return s.closeCopy(r, id, req.Outcome, req.Evidence) })
 }
 
+// apiRedirect sends the complaint to the competent body:
+// {"to": "PROS-KZ-71", "reason": "…"}.
+func (s *Server) apiRedirect(w http.ResponseWriter, r *request) error {
+	var req struct {
+		To     string `json:"to"`
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	return s.apiAction(w, r, func(id int64) error { return s.redirect(r, id, req.To, req.Reason) })
+}
+
+// apiAssign assigns the body's copy: {"member": "aigerim"}, "" for no one.
+func (s *Server) apiAssign(w http.ResponseWriter, r *request) error {
+	var req struct {
+		Member string `json:"member"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	return s.apiAction(w, r, func(id int64) error { return s.assign(r, id, req.Member) })
+}
+
+// apiClearFlag asks to clear the torture flag: {"reason": "…"}.
+func (s *Server) apiClearFlag(w http.ResponseWriter, r *request) error {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	return s.apiAction(w, r, func(id int64) error { return s.requestClearing(r, id, req.Reason) })
+}
+
+// apiApproveClear is a second member's approval of clearing the flag.
+func (s *Server) apiApproveClear(w http.ResponseWriter, r *request) error {
+	return s.apiAction(w, r, func(id int64) error { return s.approveClearing(r, id) })
+}
+
 // apiAction checks the complaint belongs to the member's body, runs act and
 // answers with the copy's new state.
 func (s *Server) apiAction(w http.ResponseWriter, r *request, act func(id int64) error) error {

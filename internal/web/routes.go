@@ -106,6 +106,11 @@ func (s *Server) registerRoutes() {
 	s.route("POST /api/v1/complaints/{id}/reply", Staff, membersOnly, s.apiReplyTo)
 	s.route("POST /api/v1/complaints/{id}/extend", Staff, membersOnly, s.apiExtend)
 	s.route("POST /api/v1/complaints/{id}/close", Staff, membersOnly, s.apiClose)
+	s.route("POST /api/v1/complaints/{id}/redirect", Staff, membersOnly, s.apiRedirect)
+	s.route("POST /api/v1/complaints/{id}/assign", Staff, membersOnly, s.apiAssign)
+	s.route("POST /api/v1/complaints/{id}/clear-flag", Staff, membersOnly, s.apiClearFlag)
+	s.route("POST /api/v1/complaints/{id}/approve-clear", Staff, membersOnly, s.apiApproveClear)
+	s.route("GET /api/v1/complaints/{id}/voice", Staff, membersOnly, s.complaintVoice)
 	s.route("POST /api/v1/complaints/{id}/code", Staff, membersOnly, s.apiCode)
 
 	s.route("GET /log/checkpoint", Public, nil, s.logCheckpoint)

@@ -300,11 +300,12 @@ func (s *Server) memberComplaint(r *request) (int64, error) {
 // content is sealed anew in this member's session to that body's key and the
 // complainant's reply key.
 func (s *Server) complaintRedirect(w http.ResponseWriter, r *request) error {
-	id, err := s.memberComplaint(r)
-	if err != nil {
-		return err
-	}
-	to := r.PostFormValue("to")
+	return s.consoleAction(w, r, func(id int64) error { return s.redirect(r, id, r.PostFormValue("to"), r.PostFormValue("reason")) })
+}
+
+// redirect sends the complaint on to the competent body, sealed anew in
+// this member's session; never to a body the complaint names.
+func (s *Server) redirect(r *request, id int64, to, reason string) error {
 	target, err := s.db.Body(r.Context(), to)
 	if err != nil {
 		return qorgau.Errorf(qorgau.EINVALID, "choose the body to redirect to")
@@ -317,11 +318,7 @@ func (s *Server) complaintRedirect(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Complaints.Redirect(r.Context(), id, r.User.Body, to, doc, r.User.Name, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
-		return err
-	}
-	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.cfg.Complaints.Redirect(r.Context(), id, r.User.Body, to, doc, r.User.Name, strings.TrimSpace(reason))
 }
 
 // complaintCode stores what the member's body codes after reading: kind,
@@ -349,11 +346,13 @@ func (s *Server) complaintCode(w http.ResponseWriter, r *request) error {
 // complaintClearFlag asks to clear the torture flag, with a reason; another
 // member of the body must approve (complaintApproveClear).
 func (s *Server) complaintClearFlag(w http.ResponseWriter, r *request) error {
-	id, err := s.memberComplaint(r)
-	if err != nil {
-		return err
-	}
-	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	return s.consoleAction(w, r, func(id int64) error { return s.requestClearing(r, id, r.PostFormValue("reason")) })
+}
+
+// requestClearing asks, with a reason, to clear the complaint's torture
+// flag in this body's coding.
+func (s *Server) requestClearing(r *request, id int64, reason string) error {
+	reason = strings.TrimSpace(reason)
 	if len(reason) < 10 {
 		return qorgau.Errorf(qorgau.EINVALID, "clearing the torture flag needs a reason")
 	}
@@ -361,28 +360,20 @@ func (s *Server) complaintClearFlag(w http.ResponseWriter, r *request) error {
 	if err != nil || !coding.Torture {
 		return qorgau.Errorf(qorgau.ECONFLICT, "the complaint is not flagged as torture or ill-treatment")
 	}
-	if err := s.db.RequestFlagClearing(r.Context(), &store.FlagClearing{Complaint: id, Body: r.User.Body, RequestedBy: r.User.Name,
+	return s.db.RequestFlagClearing(r.Context(), &store.FlagClearing{Complaint: id, Body: r.User.Body, RequestedBy: r.User.Name,
 		Reason: reason, RequestedAt: s.Now()}, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditFlagClearRequested,
-		Target: strconv.FormatInt(id, 10), Detail: reason, Addr: r.Addr}); err != nil {
-		return err
-	}
-	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+		Target: strconv.FormatInt(id, 10), Detail: reason, Addr: r.Addr})
 }
 
 // complaintApproveClear is the second member's approval of clearing the
 // torture flag; the requester cannot approve their own request.
 func (s *Server) complaintApproveClear(w http.ResponseWriter, r *request) error {
-	id, err := s.memberComplaint(r)
-	if err != nil {
-		return err
-	}
-	if err := s.db.ApproveFlagClearing(r.Context(), id, r.User.Body, r.User.Name, s.Now(), &qorgau.AuditRecord{
-		Actor: r.User.Name, Action: qorgau.AuditFlagCleared, Target: strconv.FormatInt(id, 10), Addr: r.Addr}); err != nil {
-		return err
-	}
-	http.Redirect(w, r.Request, "/inbox/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-	return nil
+	return s.consoleAction(w, r, func(id int64) error { return s.approveClearing(r, id) })
+}
+
+func (s *Server) approveClearing(r *request, id int64) error {
+	return s.db.ApproveFlagClearing(r.Context(), id, r.User.Body, r.User.Name, s.Now(), &qorgau.AuditRecord{
+		Actor: r.User.Name, Action: qorgau.AuditFlagCleared, Target: strconv.FormatInt(id, 10), Addr: r.Addr})
 }
 
 // names reports whether the persons or units a coding names, one per line,
@@ -450,20 +441,23 @@ func (s *Server) inboxFilter(r *request) (store.InboxFilter, error) {
 // complaintAssign assigns the body's copy to one of the body's members, who
 // must not be named in the complaint.
 func (s *Server) complaintAssign(w http.ResponseWriter, r *request) error {
-	return s.consoleAction(w, r, func(id int64) error {
-		to := r.PostFormValue("member")
-		if to != "" {
-			u, err := s.db.UserByName(r.Context(), to)
-			if err != nil || u.Role != qorgau.RoleMember || u.Body != r.User.Body || u.Disabled {
-				return qorgau.Errorf(qorgau.EINVALID, "%q is not an active member of your body", to)
-			}
-			if coding, err := s.db.Coding(r.Context(), id, r.User.Body); err == nil && namesPerson(coding.Named, u) {
-				return qorgau.Errorf(qorgau.EFORBIDDEN, "the complaint names %s: it cannot be assigned to them", to)
-			}
+	return s.consoleAction(w, r, func(id int64) error { return s.assign(r, id, r.PostFormValue("member")) })
+}
+
+// assign gives the body's copy to one of the body's active members ("" to
+// no one), never to a member the complaint names.
+func (s *Server) assign(r *request, id int64, to string) error {
+	if to != "" {
+		u, err := s.db.UserByName(r.Context(), to)
+		if err != nil || u.Role != qorgau.RoleMember || u.Body != r.User.Body || u.Disabled {
+			return qorgau.Errorf(qorgau.EINVALID, "%q is not an active member of your body", to)
 		}
-		return s.db.Assign(r.Context(), id, r.User.Body, to, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintAssigned,
-			Target: strconv.FormatInt(id, 10), Detail: "to " + to, Addr: r.Addr})
-	})
+		if coding, err := s.db.Coding(r.Context(), id, r.User.Body); err == nil && namesPerson(coding.Named, u) {
+			return qorgau.Errorf(qorgau.EFORBIDDEN, "the complaint names %s: it cannot be assigned to them", to)
+		}
+	}
+	return s.db.Assign(r.Context(), id, r.User.Body, to, &qorgau.AuditRecord{Actor: r.User.Name, Action: qorgau.AuditComplaintAssigned,
+		Target: strconv.FormatInt(id, 10), Detail: "to " + to, Addr: r.Addr})
 }
 
 // namesPerson reports whether the named lines mention the user by login or
