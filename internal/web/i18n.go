@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/store"
 )
 
 // Languages of the console, in the order the switch shows them. Kazakh is
@@ -127,4 +130,22 @@ func (s *Server) localeFor(r *http.Request) *Locale {
 		}
 	}
 	return s.locale[defaultLanguage]
+}
+
+// EventDetail is a complaint event's detail in the reader's language. The
+// complaint service writes the fixed part of two details in English, for
+// the record: "until 2026-12-31: reason" for an extension and
+// "to PROS-KZ-71: reason" for a redirection; the reason is the member's
+// own words and stays as typed.
+func (l *Locale) EventDetail(ev store.ComplaintEvent) string {
+	d := ev.Detail
+	switch {
+	case ev.Event == "" && ev.State == qorgau.StateExtended && strings.HasPrefix(d, "until "):
+		date, reason, _ := strings.Cut(strings.TrimPrefix(d, "until "), ": ")
+		return l.Tf("history.until", date) + ": " + reason
+	case ev.Event == "" && ev.State == qorgau.StateRedirected && strings.HasPrefix(d, "to "):
+		body, reason, _ := strings.Cut(strings.TrimPrefix(d, "to "), ": ")
+		return l.Tf("history.to", body) + ": " + reason
+	}
+	return d
 }

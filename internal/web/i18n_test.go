@@ -179,3 +179,26 @@ func TestTabulateSuppressesSmallCounts(t *testing.T) {
 		}
 	}
 }
+
+func TestEventDetail(t *testing.T) {
+	locs, err := loadLocales()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lang string
+		ev   store.ComplaintEvent
+		want string
+	}{
+		{"ru", store.ComplaintEvent{State: qorgau.StateExtended, Detail: "until 2026-12-31: нужна экспертиза"}, "срок продлён до 2026-12-31: нужна экспертиза"},
+		{"kk", store.ComplaintEvent{State: qorgau.StateRedirected, Detail: "to PROS-KZ-71: not ours"}, "қайта жолданды: PROS-KZ-71: not ours"},
+		{"en", store.ComplaintEvent{State: qorgau.StateRedirected, Detail: "to NPM: x"}, "redirected to NPM: x"},
+		// A member's own words are left alone, even when they look alike.
+		{"ru", store.ComplaintEvent{State: qorgau.StateClosed, Detail: "to be continued"}, "to be continued"},
+		{"ru", store.ComplaintEvent{State: qorgau.StateExtended, Event: qorgau.EventOverdue, Detail: "until tomorrow"}, "until tomorrow"},
+	} {
+		if got := locs[tt.lang].EventDetail(tt.ev); got != tt.want {
+			t.Errorf("%s %q = %q, want %q", tt.lang, tt.ev.Detail, got, tt.want)
+		}
+	}
+}
