@@ -88,6 +88,27 @@ func (s *Service) Event(ctx context.Context, complaint int64, body, event, actor
 	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, Event: event, Detail: detail}, "", nil)
 }
 
+// appendStatus appends a status leaf for a body's copy of a complaint:
+// "qorgau-status/v1", the complaint and the body, then lines, one
+// "name value" each, and returns its index in the log.
+func (s *Service) appendStatus(ctx context.Context, complaint int64, body string, lines ...string) (int64, error) {
+	object := fmt.Appendf(nil, "qorgau-status/v1\ncomplaint %d\nbody %s\n", complaint, body)
+	for _, l := range lines {
+		object = append(append(object, l...), '\n')
+	}
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	receipt, err := s.Log.Append(ctx, tlog.Entry{
+		Kind:          KindStatus,
+		IdempotencyID: fmt.Sprintf("status:%d:%s:%x", complaint, body, nonce),
+		Object:        object,
+	})
+	if err != nil {
+		return 0, err
+	}
+	return receipt.Index, nil
+}
+
 // record appends the status leaf of ev, then stores ev (and reply).
 func (s *Service) record(ctx context.Context, ev *store.ComplaintEvent, from qorgau.ComplaintState, reply []byte) error {
 	now := s.now().UTC()
@@ -100,22 +121,15 @@ func (s *Service) record(ctx context.Context, ev *store.ComplaintEvent, from qor
 	if ev.Event != "" {
 		what = "event " + ev.Event
 	}
-	object := fmt.Appendf(nil, "qorgau-status/v1\ncomplaint %d\nbody %s\nfrom %s\n%s\nactor %s\nat %d\nreply %s\n",
-		ev.Complaint, ev.Body, from, what, ev.Actor, now.Unix(), replyHash)
-	nonce := make([]byte, 8)
-	rand.Read(nonce)
-	receipt, err := s.Log.Append(ctx, tlog.Entry{
-		Kind:          KindStatus,
-		IdempotencyID: fmt.Sprintf("status:%d:%s:%x", ev.Complaint, ev.Body, nonce),
-		Object:        object,
-	})
+	index, err := s.appendStatus(ctx, ev.Complaint, ev.Body, "from "+string(from), what, "actor "+ev.Actor,
+		fmt.Sprint("at ", now.Unix()), "reply "+replyHash)
 	if err != nil {
 		return err
 	}
-	ev.At, ev.LogIndex = now, receipt.Index
+	ev.At, ev.LogIndex = now, index
 	var r *store.Reply
 	if reply != nil {
-		r = &store.Reply{Complaint: ev.Complaint, Body: ev.Body, At: now, Author: ev.Actor, Ciphertext: reply, LogIndex: receipt.Index}
+		r = &store.Reply{Complaint: ev.Complaint, Body: ev.Body, At: now, Author: ev.Actor, Ciphertext: reply, LogIndex: index}
 	}
 	return s.DB.RecordEvent(ctx, ev, r)
 }
@@ -192,16 +206,13 @@ func (s *Service) Redirect(ctx context.Context, complaint int64, from, to string
 	}
 	now := s.now().UTC()
 	sum := sha256.Sum256(copyCT)
-	object := fmt.Appendf(nil, "qorgau-status/v1\ncomplaint %d\nbody %s\nstate %s\nto %s\nactor %s\nat %d\ncopy %s\n",
-		complaint, from, qorgau.StateRedirected, to, actor, now.Unix(), hex.EncodeToString(sum[:]))
-	nonce := make([]byte, 8)
-	rand.Read(nonce)
-	receipt, err := s.Log.Append(ctx, tlog.Entry{Kind: KindStatus, IdempotencyID: fmt.Sprintf("status:%d:%s:%x", complaint, from, nonce), Object: object})
+	index, err := s.appendStatus(ctx, complaint, from, "state "+string(qorgau.StateRedirected), "to "+to, "actor "+actor,
+		fmt.Sprint("at ", now.Unix()), "copy "+hex.EncodeToString(sum[:]))
 	if err != nil {
 		return err
 	}
 	return s.DB.Redirect(ctx,
-		&store.ComplaintEvent{Complaint: complaint, Body: from, At: now, Actor: actor, Detail: "to " + to + ": " + reason, LogIndex: receipt.Index},
-		&store.ComplaintCopy{Complaint: complaint, Body: to, FromBody: from, Ciphertext: copyCT, Created: now, LogIndex: receipt.Index},
+		&store.ComplaintEvent{Complaint: complaint, Body: from, At: now, Actor: actor, Detail: "to " + to + ": " + reason, LogIndex: index},
+		&store.ComplaintCopy{Complaint: complaint, Body: to, FromBody: from, Ciphertext: copyCT, Created: now, LogIndex: index},
 		s.Rules.Due(s.Calendar, now))
 }
