@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"qorgau.kz/qorgau"
@@ -210,27 +211,17 @@ func (t *Tracker) report(outages []qorgau.Outage, from, to time.Time, region str
 	}
 	byKey := func(a, b Availability) int {
 		if a.Region != b.Region {
-			return cmpString(a.Region, b.Region)
+			return strings.Compare(a.Region, b.Region)
 		}
-		return cmpString(a.Key, b.Key)
+		return strings.Compare(a.Key, b.Key)
 	}
 	slices.SortFunc(rep.Facilities, byKey)
 	slices.SortFunc(rep.Regions, byKey)
 	slices.SortFunc(rep.Devices, func(a, b Availability) int {
 		if a.Facility != b.Facility {
-			return cmpString(a.Facility, b.Facility)
+			return strings.Compare(a.Facility, b.Facility)
 		}
-		return cmpString(a.Key, b.Key)
+		return strings.Compare(a.Key, b.Key)
 	})
 	return rep
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

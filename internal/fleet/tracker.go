@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -722,6 +723,6 @@ func (t *Tracker) Terminals(facility string) []TerminalStatus {
 		}
 		list = append(list, st)
 	}
-	slices.SortFunc(list, func(a, b TerminalStatus) int { return cmpString(a.Device, b.Device) })
+	slices.SortFunc(list, func(a, b TerminalStatus) int { return strings.Compare(a.Device, b.Device) })
 	return list
 }

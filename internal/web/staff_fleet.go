@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"qorgau.kz/qorgau"
@@ -36,21 +37,11 @@ func (s *Server) fleetRows(r *request, tr *fleet.Tracker) ([]fleetRow, error) {
 	}
 	slices.SortFunc(rows, func(a, b fleetRow) int {
 		if a.Region != b.Region {
-			return cmpStr(a.Region, b.Region)
+			return strings.Compare(a.Region, b.Region)
 		}
-		return cmpStr(a.Facility, b.Facility)
+		return strings.Compare(a.Facility, b.Facility)
 	})
 	return rows, nil
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // registryNames returns facility and region names in the reader's language.
@@ -268,7 +259,7 @@ func (s *Server) fleetFacility(w http.ResponseWriter, r *request) error {
 		x := pos(o.Start)
 		rows[k].Bars = append(rows[k].Bars, timelineBar{X: x, W: max(pos(end)-x, 1), Colour: causeColours[o.Cause], Outage: o})
 	}
-	slices.SortFunc(rows, func(a, b timelineRow) int { return cmpStr(a.Device, b.Device) })
+	slices.SortFunc(rows, func(a, b timelineRow) int { return strings.Compare(a.Device, b.Device) })
 	var maintBars []timelineBar
 	for _, m := range maint {
 		x := pos(m.From)
