@@ -1,7 +1,6 @@
 package complaints_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"qorgau.kz/qorgau/internal/notify"
 	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/store/storetest"
-	"qorgau.kz/qorgau/internal/tlog"
 )
 
 // TestDeadlineNotices checks that the deadline worker raises a due_soon
@@ -22,24 +20,7 @@ import (
 // once per complaint and body, however often it runs.
 func TestDeadlineNotices(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		skey, vkey, _ := tlog.GenerateKey("qorgau.test/log")
-		signer, _, _ := tlog.NewSigner(skey)
-		lg, err := tlog.Open(ctx, db, tlog.Config{Origin: "qorgau.test/log", Signer: signer, VerifierKey: vkey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go lg.Run(ctx)
-		if err := db.SaveFacilities(ctx, []qorgau.Facility{{Code: "F", Name: "F", Region: "KZ-35", Type: qorgau.ColonyMedium, Authority: "A"}}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SaveBodies(ctx, []qorgau.Body{
-			{Code: "P", Kind: qorgau.BodyProsecutor, Region: "KZ-35", NameKK: "p", NameRU: "p", NameEN: "p"},
-			{Code: "N", Kind: qorgau.BodyNPM, NameKK: "n", NameRU: "n", NameEN: "n"},
-		}, nil); err != nil {
-			t.Fatal(err)
-		}
+		ctx, lg := twoBodies(t, db)
 		// Friday 27 November 2026, 10:00: two weekend days lie ahead.
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 		cal := qorgau.NewCalendar(time.UTC, qorgau.KazakhstanHolidays(time.UTC, 2026))

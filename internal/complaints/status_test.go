@@ -20,29 +20,37 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// twoBodies starts a log over db with a facility F in KZ-35 and two bodies,
+// the region's prosecutor P and the NPM N. The log stops with the test.
+func twoBodies(t *testing.T, db *store.DB) (context.Context, *tlog.Log) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	skey, vkey, _ := tlog.GenerateKey("qorgau.test/log")
+	signer, _, _ := tlog.NewSigner(skey)
+	lg, err := tlog.Open(ctx, db, tlog.Config{Origin: "qorgau.test/log", Signer: signer, VerifierKey: vkey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go lg.Run(ctx)
+	if err := db.SaveFacilities(ctx, []qorgau.Facility{{Code: "F", Name: "F", Region: "KZ-35", Type: qorgau.ColonyMedium, Authority: "A"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveBodies(ctx, []qorgau.Body{
+		{Code: "P", Kind: qorgau.BodyProsecutor, Region: "KZ-35", NameKK: "p", NameRU: "p", NameEN: "p"},
+		{Code: "N", Kind: qorgau.BodyNPM, NameKK: "n", NameRU: "n", NameEN: "n"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, lg
+}
+
 // TestDeadlines checks the statutory clock: a copy left unanswered past its
 // term gets one overdue event, recorded as a status leaf of the log; an
 // answered copy gets none; the state machine refuses impossible moves.
 func TestDeadlines(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		skey, vkey, _ := tlog.GenerateKey("qorgau.test/log")
-		signer, _, _ := tlog.NewSigner(skey)
-		lg, err := tlog.Open(ctx, db, tlog.Config{Origin: "qorgau.test/log", Signer: signer, VerifierKey: vkey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go lg.Run(ctx)
-		if err := db.SaveFacilities(ctx, []qorgau.Facility{{Code: "F", Name: "F", Region: "KZ-35", Type: qorgau.ColonyMedium, Authority: "A"}}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SaveBodies(ctx, []qorgau.Body{
-			{Code: "P", Kind: qorgau.BodyProsecutor, Region: "KZ-35", NameKK: "p", NameRU: "p", NameEN: "p"},
-			{Code: "N", Kind: qorgau.BodyNPM, NameKK: "n", NameRU: "n", NameEN: "n"},
-		}, nil); err != nil {
-			t.Fatal(err)
-		}
+		ctx, lg := twoBodies(t, db)
 		delivered := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) // Monday
 		now := delivered
 		cal := qorgau.NewCalendar(time.UTC, qorgau.KazakhstanHolidays(time.UTC, 2026))
