@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/browsertest"
 	"qorgau.kz/qorgau/internal/web"
 )
 
@@ -34,34 +35,34 @@ func TestBrowserFleetLive(t *testing.T) {
 	beat("C-1", "C-2")
 
 	b := newBrowser(t, e.ts.URL)
-	b.do("open the console", chromedp.Navigate(e.ts.URL+"/fleet"))
+	b.Do("open the console", chromedp.Navigate(e.ts.URL+"/fleet"))
 	b.login("u-npm", testPassword)
-	b.do("wait for the fleet page", chromedp.WaitVisible(chromedp.ID("fleet-table")))
+	b.Do("wait for the fleet page", chromedp.WaitVisible(chromedp.ID("fleet-table")))
 	b.wantPath("/fleet")
 	waitCell := func(sel, want string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			got := run(b, "read "+sel, chromedp.Evaluate[string](`(document.querySelector('`+sel+`')||{}).textContent||""`))
+			got := browsertest.Run(b.Browser, "read "+sel, chromedp.Evaluate[string](`(document.querySelector('`+sel+`')||{}).textContent||""`))
 			if strings.TrimSpace(got) == want {
 				return
 			}
 			if time.Now().After(deadline) {
-				b.fatalf("%s = %q, want %q", sel, got, want)
+				b.Fatalf("%s = %q, want %q", sel, got, want)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for run(b, "read the live line", chromedp.Evaluate[string](`document.getElementById("fleet-live").textContent`)) == "" {
+	for browsertest.Run(b.Browser, "read the live line", chromedp.Evaluate[string](`document.getElementById("fleet-live").textContent`)) == "" {
 		if time.Now().After(deadline) {
-			b.fatalf("the live stream never delivered its first update")
+			b.Fatalf("the live stream never delivered its first update")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	waitCell(`#f-EC-166-1 [data-k="cu"]`, "1")
 	waitCell(`#f-EC-166-1 [data-k="cd"]`, "0")
-	b.shot("fleet-all-up")
+	b.Shot("fleet-all-up")
 
 	// C-1 falls silent; C-2 goes on. The page learns it by itself.
 	for range 7 {
@@ -73,34 +74,34 @@ func TestBrowserFleetLive(t *testing.T) {
 	waitCell(`#f-EC-166-1 [data-k="cu"]`, "0")
 	waitCell(`#f-EC-166-2 [data-k="cu"]`, "1")
 	waitCell("#total-cd", "1")
-	b.shot("fleet-camera-down")
+	b.Shot("fleet-camera-down")
 
-	b.do("open the facility's timeline",
+	b.Do("open the facility's timeline",
 		chromedp.Click(chromedp.CSS(`a[href="/fleet/facility/EC-166-1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`section[aria-labelledby="outages"] table`)),
 	)
 	b.wantText(`section[aria-labelledby="outages"] table`, "C-1", "неизвестно")
-	if n := run(b, "count bars", chromedp.Evaluate[int](`document.querySelectorAll('section[aria-labelledby="timeline"] svg rect').length`)); n < 2 {
-		b.fatalf("the timeline has %d rectangles, want a background and a bar", n)
+	if n := browsertest.Run(b.Browser, "count bars", chromedp.Evaluate[int](`document.querySelectorAll('section[aria-labelledby="timeline"] svg rect').length`)); n < 2 {
+		b.Fatalf("the timeline has %d rectangles, want a background and a bar", n)
 	}
 	b.wantNoSidewaysScroll()
-	b.shot("facility-timeline")
-	b.do("switch to Kazakh",
+	b.Shot("facility-timeline")
+	b.Do("switch to Kazakh",
 		chromedp.Click(chromedp.CSS(`form[action="/lang"] button[value="kk"]`)),
 		chromedp.WaitReady(chromedp.CSS(`html[lang="kk"]`)),
 	)
 	b.wantText(`section[aria-labelledby="terminals"] table`, "T-1", "жұмыс істеп тұр")
 	b.wantNoSidewaysScroll()
-	b.shot("facility-timeline-kk")
-	b.do("narrow the window to a tablet", chromedp.EmulateViewport(800, 1100))
+	b.Shot("facility-timeline-kk")
+	b.Do("narrow the window to a tablet", chromedp.EmulateViewport(800, 1100))
 	b.wantNoSidewaysScroll()
-	b.shot("facility-timeline-tablet")
-	b.do("widen the window again", chromedp.EmulateViewport(1366, 800))
+	b.Shot("facility-timeline-tablet")
+	b.Do("widen the window again", chromedp.EmulateViewport(1366, 800))
 
-	b.do("open the availability report",
+	b.Do("open the availability report",
 		chromedp.Navigate(e.ts.URL+"/fleet/availability"),
 		chromedp.WaitVisible(chromedp.CSS(`main table`)),
 	)
 	b.wantText("main table", "EC-166-1", "EC-166-2", "C-1")
-	b.shot("availability")
+	b.Shot("availability")
 }

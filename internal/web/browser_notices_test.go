@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/browsertest"
 	"qorgau.kz/qorgau/internal/store"
 )
 
@@ -50,43 +51,43 @@ func TestBrowserNoticesAndTests(t *testing.T) {
 		}}))
 	must(t, site.DB.AppendAudit(ctx, &qorgau.AuditRecord{Actor: "aigerim", Action: qorgau.AuditComplaintRead, Target: "12"}))
 	b := newBrowser(t, site.URL)
-	b.do("open the console", chromedp.Navigate(site.URL+"/notices"), chromedp.WaitVisible(chromedp.ID("name")))
+	b.Do("open the console", chromedp.Navigate(site.URL+"/notices"), chromedp.WaitVisible(chromedp.ID("name")))
 	b.login("nurlan", password)
-	b.do("wait for the code form", chromedp.WaitVisible(chromedp.ID("code")))
+	b.Do("wait for the code form", chromedp.WaitVisible(chromedp.ID("code")))
 	b.enterCode("/login/totp", secret)
-	b.do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
-	b.do("open the notices", chromedp.Click(chromedp.CSS(`header nav a[href="/notices"]`)),
+	b.Do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
+	b.Do("open the notices", chromedp.Click(chromedp.CSS(`header nav a[href="/notices"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/notices/read-all"]`)))
 	b.wantPath("/notices")
 	b.wantText("header nav", "Уведомления 2", "Тестовые жалобы")
 	b.wantText("#main", "Терминал KRG-001-T1 не работает", "Тестовая жалоба № 12 поступила")
 	b.wantNoSidewaysScroll()
-	b.shot("notices-ru")
+	b.Shot("notices-ru")
 
-	first := run(b, "find the first unread", chromedp.Evaluate[string](`document.querySelector('tbody form').getAttribute('action')`))
-	b.do("mark one read",
+	first := browsertest.Run(b.Browser, "find the first unread", chromedp.Evaluate[string](`document.querySelector('tbody form').getAttribute('action')`))
+	b.Do("mark one read",
 		chromedp.Click(chromedp.CSS(`tbody form[action="`+first+`"] button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`form[action="`+first+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/notices/read-all"]`)),
 	)
 	b.wantText("header nav", "Уведомления 1")
 
-	b.do("switch to Kazakh",
+	b.Do("switch to Kazakh",
 		chromedp.Click(chromedp.CSS(`form[action="/lang"] button[value="kk"]`)),
 		chromedp.WaitReady(chromedp.CSS(`html[lang="kk"]`)),
 	)
 	b.wantText("#main", "KRG-001-T1 терминалы", "№ 12 сынақ шағымы")
-	b.shot("notices-kk")
+	b.Shot("notices-kk")
 
-	b.do("open the test page", chromedp.Click(chromedp.CSS(`header nav a[href="/tests"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/tests"]`)))
-	b.do("create a code", chromedp.Click(chromedp.CSS(`form[action="/tests"] button`)), chromedp.WaitVisible(chromedp.ID("test-code")))
+	b.Do("open the test page", chromedp.Click(chromedp.CSS(`header nav a[href="/tests"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/tests"]`)))
+	b.Do("create a code", chromedp.Click(chromedp.CSS(`form[action="/tests"] button`)), chromedp.WaitVisible(chromedp.ID("test-code")))
 	if code := b.text("#test-code"); !regexp.MustCompile(`^\d{4} \d{4} \d{4} \d{4}$`).MatchString(code) {
-		b.fatalf("the test code reads %q, want four groups of four digits", code)
+		b.Fatalf("the test code reads %q, want four groups of four digits", code)
 	}
 	b.wantText("#main", "әлі пайдаланылмаған", "пайдаланылған", "әлі ашылмаған")
-	if n := run(b, "count arrivals", chromedp.Evaluate[int](`document.querySelectorAll("tr.arrival").length`)); n != 2 {
-		b.fatalf("the test page shows %d arrivals of complaint 12, want 2", n)
+	if n := browsertest.Run(b.Browser, "count arrivals", chromedp.Evaluate[int](`document.querySelectorAll("tr.arrival").length`)); n != 2 {
+		b.Fatalf("the test page shows %d arrivals of complaint 12, want 2", n)
 	}
 	b.wantNoSidewaysScroll()
-	b.shot("tests-kk")
+	b.Shot("tests-kk")
 }

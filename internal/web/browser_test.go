@@ -1,21 +1,14 @@
 package web_test
 
-// The browser tests drive the staff console in a real, headless Chromium:
-// the login flow with its second factor, the language switch, the registry
-// pages and logging out. They take a screenshot of every step; set
-// QORGAU_SCREENSHOTS=DIR to keep them for a person to look at.
-//
-// Without Chromium on PATH the tests skip, except under CI=true, where a
-// missing browser is a failure.
+// The browser tests drive the staff console in a real, headless Chromium
+// (internal/browsertest): the login flow with its second factor, the
+// language switch, the registry pages and logging out. They take a
+// screenshot of every step; set QORGAU_SCREENSHOTS=DIR to keep them.
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,17 +18,9 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/auth"
+	"qorgau.kz/qorgau/internal/browsertest"
 	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/web"
-)
-
-const (
-	// browserTimeout bounds a whole browser test: starting Chromium and
-	// every step after it.
-	browserTimeout = 60 * time.Second
-	// stepTimeout bounds one step: an action and the wait for the page it
-	// leads to.
-	stepTimeout = 15 * time.Second
 )
 
 // cheap are Argon2id costs that keep the test fast; the hashes are real.
@@ -124,185 +109,71 @@ func (s *testSite) addUser(t *testing.T, u qorgau.User, password string, withTOT
 	return u.TOTPSecret
 }
 
-// findChromium returns the path of a Chromium or Chrome binary, or skips
-// the test (fails it under CI=true) when there is none.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const msg = "no chromium, chromium-browser or google-chrome on PATH; install Chromium (Debian: apt-get install chromium) to run the browser tests"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// browser is one headless Chromium with a fresh profile, driving one tab.
+// browser is the console in one headless Chromium.
 type browser struct {
-	t     *testing.T
-	ctx   context.Context // the tab's context; steps derive their timeouts from it
-	base  string          // the site's URL
-	dirs  []string        // where screenshots go
-	shots int
+	*browsertest.Browser
+	base string // the site's URL
 }
 
-// newBrowser starts Chromium at laptop size. Its lifetime is bounded by
-// browserTimeout and by the test.
+// newBrowser starts Chromium at laptop size. Russian is the browser's
+// language, so the page starts in Russian and the switch to Kazakh is
+// visible.
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	path := findChromium(t)
-	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)
-	t.Cleanup(cancel)
-	// The network is closed and the tests run as root: no sandbox, nothing
-	// that phones home, and a profile of our own.
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.Flag("password-store", "basic"),
-		// Russian is the browser's language, so the page starts in Russian
-		// and the switch to Kazakh is visible.
-		chromedp.Flag("lang", "ru"),
-		chromedp.Flag("accept-lang", "ru"),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium")),
-		chromedp.WindowSize(1366, 800),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelTab)
-	// Start the browser on the long-lived context: a browser started under
-	// a step's timeout would die with it.
-	if err := chromedp.Do(tabCtx); err != nil {
-		t.Fatalf("start %s: %v", path, err)
-	}
-	b := &browser{t: t, ctx: tabCtx, base: base, dirs: []string{t.TempDir()}}
-	if dir := os.Getenv("QORGAU_SCREENSHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		b.dirs = append(b.dirs, dir)
-	}
-	return b
-}
-
-// do runs one step under stepTimeout. On failure it reports where the
-// browser was and what the page said, and stops the test.
-func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.fatalf("%s: %v", what, err)
-	}
-}
-
-// run runs one action that returns a value under stepTimeout.
-func run[T any](b *browser, what string, a chromedp.Action[T]) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		b.fatalf("%s: %v", what, err)
-	}
-	return v
-}
-
-// fatalf stops the test with the page's address and text, and a screenshot,
-// so that a failure can be understood without rerunning it.
-func (b *browser) fatalf(format string, args ...any) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-	defer cancel()
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	b.shot("failure")
-	b.t.Fatalf("%s\nat %s, the page says:\n%s", fmt.Sprintf(format, args...), loc, text)
-}
-
-// shot saves a full-page PNG named after the test and the step.
-func (b *browser) shot(step string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Errorf("screenshot %s: %v", step, err)
-		return
-	}
-	b.shots++
-	name := fmt.Sprintf("%s-%02d-%s.png", strings.ReplaceAll(b.t.Name(), "/", "-"), b.shots, step)
-	for _, dir := range b.dirs {
-		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-			b.t.Errorf("save screenshot: %v", err)
-		}
+	return &browser{
+		Browser: browsertest.New(t, 1366, 800, chromedp.Flag("lang", "ru"), chromedp.Flag("accept-lang", "ru")),
+		base:    base,
 	}
 }
 
 // path returns the path and query of the page the tab shows.
 func (b *browser) path() string {
-	b.t.Helper()
-	loc := run(b, "read location", chromedp.Location())
+	b.T.Helper()
+	loc := browsertest.Run(b.Browser, "read location", chromedp.Location())
 	u, err := url.Parse(loc)
 	if err != nil {
-		b.fatalf("parse location %q: %v", loc, err)
+		b.Fatalf("parse location %q: %v", loc, err)
 	}
 	return u.RequestURI()
 }
 
 func (b *browser) wantPath(want string) {
-	b.t.Helper()
+	b.T.Helper()
 	if got := b.path(); got != want {
-		b.fatalf("location = %s, want %s", got, want)
+		b.Fatalf("location = %s, want %s", got, want)
 	}
 }
 
 func (b *browser) text(sel string) string {
-	b.t.Helper()
-	return run(b, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+	b.T.Helper()
+	return browsertest.Run(b.Browser, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
 // wantText checks that the element sel shows every one of want.
 func (b *browser) wantText(sel string, want ...string) {
-	b.t.Helper()
+	b.T.Helper()
 	got := b.text(sel)
 	for _, w := range want {
 		if !strings.Contains(got, w) {
-			b.fatalf("text of %s = %q, want it to contain %q", sel, got, w)
+			b.Fatalf("text of %s = %q, want it to contain %q", sel, got, w)
 		}
 	}
 }
 
 // wantNoSidewaysScroll checks that the page is no wider than the window.
 func (b *browser) wantNoSidewaysScroll() {
-	b.t.Helper()
-	over := run(b, "measure the page", chromedp.Evaluate[int](
+	b.T.Helper()
+	over := browsertest.Run(b.Browser, "measure the page", chromedp.Evaluate[int](
 		`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
 	if over > 0 {
-		b.fatalf("the page is %d px wider than the window", over)
+		b.Fatalf("the page is %d px wider than the window", over)
 	}
 }
 
 // login fills and sends the password form the browser is looking at.
 func (b *browser) login(name, password string) {
-	b.t.Helper()
-	b.do("sign in as "+name,
+	b.T.Helper()
+	b.Do("sign in as "+name,
 		chromedp.WaitVisible(chromedp.ID("name")),
 		chromedp.SendKeys(chromedp.ID("name"), name),
 		chromedp.SendKeys(chromedp.ID("password"), password),
@@ -312,12 +183,12 @@ func (b *browser) login(name, password string) {
 
 // enterCode types a TOTP code for secret into the form at action and sends it.
 func (b *browser) enterCode(action, secret string) {
-	b.t.Helper()
+	b.T.Helper()
 	code, err := auth.TOTPCode(secret, time.Now())
 	if err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
-	b.do("enter the TOTP code",
+	b.Do("enter the TOTP code",
 		chromedp.SendKeys(chromedp.ID("code"), code),
 		chromedp.Click(chromedp.CSS(`form[action="`+action+`"] button[type="submit"]`)),
 	)
@@ -326,14 +197,14 @@ func (b *browser) enterCode(action, secret string) {
 // logout presses the header's log-out button and checks that the login
 // form comes back, and that the console is closed again.
 func (b *browser) logout() {
-	b.t.Helper()
-	b.do("log out",
+	b.T.Helper()
+	b.Do("log out",
 		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
 		chromedp.WaitVisible(chromedp.ID("name")),
 	)
 	b.wantPath("/login")
-	b.shot("logged-out")
-	b.do("open the home page after logging out",
+	b.Shot("logged-out")
+	b.Do("open the home page after logging out",
 		chromedp.Navigate(b.base+"/"),
 		chromedp.WaitVisible(chromedp.ID("name")),
 	)
@@ -346,45 +217,45 @@ func TestBrowserLogin(t *testing.T) {
 	secret := site.addUser(t, qorgau.User{Name: "aigerim", FullName: "Айгерім Сейітова", Role: qorgau.RoleAdmin}, password, true)
 	b := newBrowser(t, site.URL)
 
-	b.do("open the console", chromedp.Navigate(site.URL+"/"), chromedp.WaitVisible(chromedp.ID("name")))
+	b.Do("open the console", chromedp.Navigate(site.URL+"/"), chromedp.WaitVisible(chromedp.ID("name")))
 	b.wantPath("/login?next=%2F")
-	if got := run(b, "read lang", chromedp.Evaluate[string](`document.documentElement.lang`)); got != "ru" {
-		b.fatalf(`<html lang> = %q on a Russian browser, want "ru"`, got)
+	if got := browsertest.Run(b.Browser, "read lang", chromedp.Evaluate[string](`document.documentElement.lang`)); got != "ru" {
+		b.Fatalf(`<html lang> = %q on a Russian browser, want "ru"`, got)
 	}
-	b.shot("login")
+	b.Shot("login")
 
 	b.login("aigerim", password)
-	b.do("wait for the code form", chromedp.WaitVisible(chromedp.ID("code")))
+	b.Do("wait for the code form", chromedp.WaitVisible(chromedp.ID("code")))
 	b.wantPath("/login/totp")
-	b.shot("totp")
+	b.Shot("totp")
 
 	b.enterCode("/login/totp", secret)
-	b.do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
+	b.Do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
 	b.wantPath("/")
 	b.wantText("main h1", "Айгерім Сейітова")
 	b.wantText("#main", "Обзор")
-	b.shot("home-ru")
+	b.Shot("home-ru")
 
-	b.do("switch to Kazakh",
+	b.Do("switch to Kazakh",
 		chromedp.Click(chromedp.CSS(`form[action="/lang"] button[value="kk"]`)),
 		chromedp.WaitReady(chromedp.CSS(`html[lang="kk"]`)),
 	)
 	b.wantPath("/")
 	b.wantText("header nav", "Мекемелер", "Құрылғылар")
 	b.wantText(`form[action="/lang"] button[aria-pressed="true"]`, "Қазақша")
-	b.shot("home-kk")
+	b.Shot("home-kk")
 
-	b.do("open the facility list",
+	b.Do("open the facility list",
 		chromedp.Navigate(site.URL+"/facilities"),
 		chromedp.WaitVisible(chromedp.CSS(`main table`)),
 	)
 	b.wantText("main table", "Учреждение ЕЦ-166/1", "Следственный изолятор ЛА-155/18", "Қарағанды облысы")
 	if got := b.text(`header nav a[aria-current="page"]`); got != "Мекемелер" {
-		b.fatalf("current menu item = %q, want Мекемелер", got)
+		b.Fatalf("current menu item = %q, want Мекемелер", got)
 	}
-	b.shot("facilities")
+	b.Shot("facilities")
 
-	b.do("open a facility",
+	b.Do("open a facility",
 		chromedp.Click(chromedp.CSS(`tbody th a[href="/facilities/KRG-001"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`section[aria-labelledby="zones"] table`)),
 	)
@@ -394,20 +265,20 @@ func TestBrowserLogin(t *testing.T) {
 		"Жилой блок 1", "Коридор 1-го этажа", "Медицинская часть",
 		"камера жоқ") // the medical unit has no camera
 	b.wantText(`section[aria-labelledby="terminals"] table`, "KRG-001-T1", "KRG-001-T2")
-	b.shot("facility")
+	b.Shot("facility")
 
 	// On a tablet held upright the page must not scroll sideways: wide
 	// tables scroll inside their own box, and the header wraps.
-	b.do("narrow the window to a tablet", chromedp.EmulateViewport(800, 1100))
+	b.Do("narrow the window to a tablet", chromedp.EmulateViewport(800, 1100))
 	b.wantNoSidewaysScroll()
-	b.shot("facility-tablet")
-	b.do("open the facility list on a tablet",
+	b.Shot("facility-tablet")
+	b.Do("open the facility list on a tablet",
 		chromedp.Navigate(site.URL+"/facilities"),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/facilities"]`)),
 	)
 	b.wantNoSidewaysScroll()
-	b.shot("facilities-tablet")
-	b.do("widen the window again", chromedp.EmulateViewport(1366, 800))
+	b.Shot("facilities-tablet")
+	b.Do("widen the window again", chromedp.EmulateViewport(1366, 800))
 
 	b.logout()
 }
@@ -418,23 +289,23 @@ func TestBrowserTOTPEnrolment(t *testing.T) {
 	site.addUser(t, qorgau.User{Name: "nurlan", FullName: "Нұрлан Ержанов", Role: qorgau.RoleNPM}, password, false)
 	b := newBrowser(t, site.URL)
 
-	b.do("open the login page", chromedp.Navigate(site.URL+"/login"), chromedp.WaitVisible(chromedp.ID("name")))
+	b.Do("open the login page", chromedp.Navigate(site.URL+"/login"), chromedp.WaitVisible(chromedp.ID("name")))
 	b.login("nurlan", password)
-	b.do("wait for the enrolment page", chromedp.WaitVisible(chromedp.ID("secret")))
+	b.Do("wait for the enrolment page", chromedp.WaitVisible(chromedp.ID("secret")))
 	b.wantPath("/login/totp-setup")
 	// The QR code is a data: URL, which the Content-Security-Policy must let
 	// through; a blocked image has no natural width.
-	if w := run(b, "measure the QR code", chromedp.Evaluate[int](`document.querySelector(".qr img").naturalWidth`)); w == 0 {
-		b.fatalf("the QR code did not load")
+	if w := browsertest.Run(b.Browser, "measure the QR code", chromedp.Evaluate[int](`document.querySelector(".qr img").naturalWidth`)); w == 0 {
+		b.Fatalf("the QR code did not load")
 	}
-	b.shot("totp-setup")
+	b.Shot("totp-setup")
 
 	secret := strings.TrimSpace(b.text("#secret"))
 	b.enterCode("/login/totp-setup", secret)
-	b.do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
+	b.Do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
 	b.wantPath("/")
 	b.wantText("main h1", "Нұрлан Ержанов")
-	b.shot("home")
+	b.Shot("home")
 
 	u, err := site.DB.UserByName(t.Context(), "nurlan")
 	if err != nil {
@@ -455,13 +326,13 @@ func TestBrowserFirstLogin(t *testing.T) {
 		Facility: "KRG-001", MustChangePassword: true}, oneTime, false)
 	b := newBrowser(t, site.URL)
 
-	b.do("open the login page", chromedp.Navigate(site.URL+"/login"), chromedp.WaitVisible(chromedp.ID("name")))
+	b.Do("open the login page", chromedp.Navigate(site.URL+"/login"), chromedp.WaitVisible(chromedp.ID("name")))
 	b.login("dana", oneTime)
-	b.do("wait for the password form", chromedp.WaitVisible(chromedp.ID("again")))
+	b.Do("wait for the password form", chromedp.WaitVisible(chromedp.ID("again")))
 	b.wantPath("/login/password")
-	b.shot("password")
+	b.Shot("password")
 
-	b.do("choose a password",
+	b.Do("choose a password",
 		chromedp.SendKeys(chromedp.ID("password"), "karaganda-winter-19"),
 		chromedp.SendKeys(chromedp.ID("again"), "karaganda-winter-19"),
 		chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type="submit"]`)),
@@ -470,22 +341,22 @@ func TestBrowserFirstLogin(t *testing.T) {
 	b.wantPath("/login/totp-setup")
 
 	b.enterCode("/login/totp-setup", strings.TrimSpace(b.text("#secret")))
-	b.do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
+	b.Do("wait for the home page", chromedp.WaitVisible(chromedp.ID("overview")))
 	b.wantPath("/")
-	b.shot("home")
+	b.Shot("home")
 
 	// A liaison's facility list is its own facility's page, and no other
 	// facility opens.
-	b.do("open the facility list",
+	b.Do("open the facility list",
 		chromedp.Navigate(site.URL+"/facilities"),
 		chromedp.WaitVisible(chromedp.CSS(`main table`)),
 	)
 	b.wantPath("/facilities/KRG-001")
-	b.do("open another facility",
+	b.Do("open another facility",
 		chromedp.Navigate(site.URL+"/facilities/ALA-SIZO"),
 		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
 	)
 	b.wantText("main h1", "Доступ запрещён")
-	b.shot("forbidden")
+	b.Shot("forbidden")
 	b.logout()
 }

@@ -6,19 +6,14 @@ package ui
 // monitors' test complaint, and the inactivity wipe. Every screen is
 // screenshot and checked with axe-core (testdata/axe.min.js, axe-core 4.11.0
 // from npm, MPL-2.0): no serious or critical violations. Set
-// QORGAU_SCREENSHOTS=DIR to keep the screenshots.
-//
-// Without Chromium on PATH the tests skip, except under CI=true, where a
-// missing browser is a failure.
+// QORGAU_SCREENSHOTS=DIR to keep the screenshots. The harness is
+// internal/browsertest.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,46 +22,26 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/browsertest"
 	"qorgau.kz/qorgau/internal/kiosk"
 	"qorgau.kz/qorgau/internal/seal"
 )
 
-const (
-	browserTimeout = 120 * time.Second
-	stepTimeout    = 15 * time.Second
-)
-
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const msg = "no chromium, chromium-browser or google-chrome on PATH; install Chromium (Debian: apt-get install chromium) to run the browser tests"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // kbrowser is one headless Chromium on the kiosk UI over a fake backend.
 type kbrowser struct {
-	t     *testing.T
-	ctx   context.Context
-	b     *fakeBackend
-	h     *ui
-	base  string
-	dirs  []string
-	shots int
+	*browsertest.Browser
+	b    *fakeBackend
+	h    *ui
+	base string
 	// touches are the measured times from a touch to the next screen.
 	touches []time.Duration
 }
 
+// newKBrowser starts Chromium at the kiosk's screen size, configured as
+// the kiosk runs it: a microphone without asking (Chromium's fake one in
+// the test) and prompts that play without a gesture.
 func newKBrowser(t *testing.T, o Options) *kbrowser {
 	t.Helper()
-	path := findChromium(t)
 	fb := newFakeBackend()
 	h, err := New(fb, o)
 	if err != nil {
@@ -74,94 +49,13 @@ func newKBrowser(t *testing.T, o Options) *kbrowser {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)
-	t.Cleanup(cancel)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		// As the kiosk runs: a microphone without asking, prompts that play
-		// without a gesture. The test's microphone is Chromium's fake one.
+	br := browsertest.New(t, 1280, 800,
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium")),
-		chromedp.WindowSize(1280, 800),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(tabCtx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("start %s: %v", path, err)
-	}
-	kb := &kbrowser{t: t, ctx: tabCtx, b: fb, h: h.(*guarded).ui, base: ts.URL, dirs: []string{t.TempDir()}}
-	if dir := os.Getenv("QORGAU_SCREENSHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		kb.dirs = append(kb.dirs, dir)
-	}
-	return kb
-}
-
-func (b *kbrowser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.fatalf("%s: %v", what, err)
-	}
-}
-
-func krun[T any](b *kbrowser, what string, a chromedp.Action[T]) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		b.fatalf("%s: %v", what, err)
-	}
-	return v
-}
-
-func (b *kbrowser) fatalf(format string, args ...any) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-	defer cancel()
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	b.shot("failure")
-	b.t.Fatalf("%s\nat %s, the page says:\n%s", fmt.Sprintf(format, args...), loc, text)
-}
-
-// shot saves a PNG of the whole page, named after the test and the step.
-func (b *kbrowser) shot(step string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Errorf("screenshot %s: %v", step, err)
-		return
-	}
-	b.shots++
-	name := fmt.Sprintf("%s-%02d-%s.png", strings.ReplaceAll(b.t.Name(), "/", "-"), b.shots, step)
-	for _, dir := range b.dirs {
-		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-			b.t.Errorf("save screenshot: %v", err)
-		}
-	}
+	)
+	return &kbrowser{Browser: br, b: fb, h: h.(*guarded).ui, base: ts.URL}
 }
 
 var axeSource = func() string {
@@ -183,30 +77,30 @@ type axeViolation struct {
 // check screenshots the screen and runs axe-core on it: serious and
 // critical violations fail the test.
 func (b *kbrowser) check(step string) {
-	b.t.Helper()
-	b.shot(step)
+	b.T.Helper()
+	b.Shot(step)
 	if axeSource == "" {
-		b.t.Fatal("testdata/axe.min.js is missing")
+		b.T.Fatal("testdata/axe.min.js is missing")
 	}
-	krun(b, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeSource+";void 0"))
-	out := krun(b, "run axe-core on "+step, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ['violations']}).then(function (r) {
+	browsertest.Run(b.Browser, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeSource+";void 0"))
+	out := browsertest.Run(b.Browser, "run axe-core on "+step, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ['violations']}).then(function (r) {
 		return JSON.stringify(r.violations.filter(function (v) { return v.impact === 'serious' || v.impact === 'critical'; }).map(function (v) {
 			return {id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(function (n) { return n.target.join(' ') + ': ' + n.failureSummary; })};
 		}));
 	})`, chromedp.EvalAwaitPromise))
 	var vs []axeViolation
 	if err := json.Unmarshal([]byte(out), &vs); err != nil {
-		b.t.Fatalf("axe-core on %s: %v", step, err)
+		b.T.Fatalf("axe-core on %s: %v", step, err)
 	}
 	for _, v := range vs {
-		b.t.Errorf("axe-core on %s: %s %s (%s)\n\t%s", step, v.Impact, v.ID, v.Help, strings.Join(v.Nodes, "\n\t"))
+		b.T.Errorf("axe-core on %s: %s %s (%s)\n\t%s", step, v.Impact, v.ID, v.Help, strings.Join(v.Nodes, "\n\t"))
 	}
 }
 
 // open loads a path and waits for the screen.
 func (b *kbrowser) open(path, screen string) {
-	b.t.Helper()
-	b.do("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS("body.s-"+screen)))
+	b.T.Helper()
+	b.Do("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS("body.s-"+screen)))
 }
 
 // touch clicks sel and waits for screen. Between the screens of a session
@@ -214,8 +108,8 @@ func (b *kbrowser) open(path, screen string) {
 // time from the click to the frame that shows the new screen. (A full load,
 // to and from the start screen, is not measured.)
 func (b *kbrowser) touch(sel, screen string) {
-	b.t.Helper()
-	b.do("arm the clock", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.kioskClock = {};
+	b.T.Helper()
+	b.Do("arm the clock", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.kioskClock = {};
 		document.addEventListener('click', function () { window.kioskClock.click = performance.now(); }, {capture: true, once: true});
 		new MutationObserver(function (ms, obs) {
 			if (!document.body || !document.body.classList.contains(%q) || !window.kioskClock.click) return;
@@ -223,8 +117,8 @@ func (b *kbrowser) touch(sel, screen string) {
 			requestAnimationFrame(function () { window.kioskClock.shown = performance.now(); });
 		}).observe(document.documentElement, {childList: true});
 		void 0`, "s-"+screen)))
-	b.do("touch "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("body.s-"+screen)))
-	ms := krun(b, "read the clock", chromedp.Evaluate[float64](`new Promise(function (done) {
+	b.Do("touch "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("body.s-"+screen)))
+	ms := browsertest.Run(b.Browser, "read the clock", chromedp.Evaluate[float64](`new Promise(function (done) {
 		var tries = 0;
 		(function read() {
 			var c = window.kioskClock;
@@ -241,20 +135,20 @@ func (b *kbrowser) touch(sel, screen string) {
 
 // tap clicks sel without leaving the screen.
 func (b *kbrowser) tap(sel string) {
-	b.t.Helper()
-	b.do("tap "+sel, chromedp.Click(chromedp.CSS(sel)))
+	b.T.Helper()
+	b.Do("tap "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
 // typeKeys types s on the on-screen keyboard, key by key.
 // A digit on a letter layout is typed from the digits layout.
 func (b *kbrowser) typeKeys(s string) {
-	b.t.Helper()
+	b.T.Helper()
 	for _, r := range s {
 		sel := fmt.Sprintf(`.kb .key[data-k=%q]`, string(r))
 		if r == ' ' {
 			sel = `.kb .key[data-k="space"]`
 		}
-		if krun(b, "find "+sel, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, sel))) {
+		if browsertest.Run(b.Browser, "find "+sel, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector(%q)`, sel))) {
 			b.tap(sel)
 			continue
 		}
@@ -265,45 +159,45 @@ func (b *kbrowser) typeKeys(s string) {
 }
 
 func (b *kbrowser) text(sel string) string {
-	b.t.Helper()
-	return krun(b, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+	b.T.Helper()
+	return browsertest.Run(b.Browser, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
 func (b *kbrowser) value(sel string) string {
-	b.t.Helper()
-	return krun(b, "read "+sel, chromedp.Value(chromedp.CSS(sel)))
+	b.T.Helper()
+	return browsertest.Run(b.Browser, "read "+sel, chromedp.Value(chromedp.CSS(sel)))
 }
 
 // wantNoSidewaysScroll checks that the page is no wider than the screen.
 func (b *kbrowser) wantNoSidewaysScroll(step string) {
-	b.t.Helper()
-	over := krun(b, "measure", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+	b.T.Helper()
+	over := browsertest.Run(b.Browser, "measure", chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
 	if over > 0 {
-		b.t.Errorf("%s: the page is %d px wider than the screen", step, over)
+		b.T.Errorf("%s: the page is %d px wider than the screen", step, over)
 	}
 }
 
 // wantTargets checks every button, link and key is at least 64 px high
 // and wide.
 func (b *kbrowser) wantTargets(step string) {
-	b.t.Helper()
-	small := krun(b, "measure targets", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('button, a[href], label.tile, .key')).filter(function (e) {
+	b.T.Helper()
+	small := browsertest.Run(b.Browser, "measure targets", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('button, a[href], label.tile, .key')).filter(function (e) {
 		var r = e.getBoundingClientRect();
 		return r.width > 0 && (r.width < 63.5 || r.height < 63.5);
 	}).map(function (e) { var r = e.getBoundingClientRect(); return (e.className || e.tagName) + ' ' + (e.textContent || '').trim().slice(0, 20) + ' ' + Math.round(r.width) + '×' + Math.round(r.height); })`))
 	for _, s := range small {
-		b.t.Errorf("%s: touch target smaller than 64 px: %s", step, s)
+		b.T.Errorf("%s: touch target smaller than 64 px: %s", step, s)
 	}
 }
 
 // screen checks a screen the way a person would meet it.
 func (b *kbrowser) screen(step string) {
-	b.t.Helper()
+	b.T.Helper()
 	b.check(step)
 	b.wantNoSidewaysScroll(step)
 	b.wantTargets(step)
-	if n := krun(b, "count storage", chromedp.Evaluate[int](`localStorage.length + sessionStorage.length + document.cookie.length`)); n != 0 {
-		b.t.Errorf("%s: the browser stores %d items", step, n)
+	if n := browsertest.Run(b.Browser, "count storage", chromedp.Evaluate[int](`localStorage.length + sessionStorage.length + document.cookie.length`)); n != 0 {
+		b.T.Errorf("%s: the browser stores %d items", step, n)
 	}
 }
 
@@ -313,7 +207,7 @@ func (b *kbrowser) reportTouches() {
 	}
 	s := slices.Clone(b.touches)
 	slices.Sort(s)
-	b.t.Logf("touch → the frame that shows the next screen, measured in the browser (noisy on a shared machine): %d touches, median %v, max %v",
+	b.T.Logf("touch → the frame that shows the next screen, measured in the browser (noisy on a shared machine): %d touches, median %v, max %v",
 		len(s), s[len(s)/2].Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond))
 }
 
@@ -341,7 +235,7 @@ func complaint(t *testing.T, lang, text, typed string, named bool) {
 	b.touch(`.nav .next`, "text")
 	b.typeKeys(typed)
 	if got := b.value("#text"); got != text {
-		b.fatalf("the keyboard typed %q, want %q", got, text)
+		b.Fatalf("the keyboard typed %q, want %q", got, text)
 	}
 	b.screen("text")
 	b.touch(`.nav .next`, "identity")
@@ -360,17 +254,17 @@ func complaint(t *testing.T, lang, text, typed string, named bool) {
 	b.screen("review")
 	for _, want := range []string{text, b.b.info.Bodies[0].Names[lang], "Коридор 1-го этажа"} {
 		if got := b.text("dl.review"); !strings.Contains(got, want) {
-			b.fatalf("review shows %q, want it to contain %q", got, want)
+			b.Fatalf("review shows %q, want it to contain %q", got, want)
 		}
 	}
 	b.touch(`button.send`, "sent")
 	b.screen("sent")
 	d, code, n := b.b.lastSent()
 	if n != 1 {
-		b.fatalf("the backend received %d drafts, want 1", n)
+		b.Fatalf("the backend received %d drafts, want 1", n)
 	}
 	if got, want := strings.Join(strings.Fields(b.text("#code")), " "), seal.FormatCode(code); got != want {
-		b.fatalf("receipt shows %q, want %q", got, want)
+		b.Fatalf("receipt shows %q, want %q", got, want)
 	}
 	want := kiosk.Draft{Lang: lang, Kind: seal.KindComplaint, Bodies: []string{"KZ-NPM", "KZ-35-PROS"},
 		Category: qorgau.CategoryViolenceStaff, Zone: "C1", When: "yesterday", PartOfDay: "evening", Text: text, Urgent: true}
@@ -380,14 +274,14 @@ func complaint(t *testing.T, lang, text, typed string, named bool) {
 	if got := d; got.Lang != want.Lang || got.Kind != want.Kind || !slices.Equal(got.Bodies, want.Bodies) || got.Category != want.Category ||
 		got.Zone != want.Zone || got.When != want.When || got.PartOfDay != want.PartOfDay || got.Text != want.Text || got.Urgent != want.Urgent ||
 		(got.Identity == nil) != (want.Identity == nil) || (got.Identity != nil && *got.Identity != *want.Identity) || got.Voice != nil || got.TestCode != "" {
-		b.fatalf("backend received %+v (identity %+v), want %+v (identity %+v)", got, got.Identity, want, want.Identity)
+		b.Fatalf("backend received %+v (identity %+v), want %+v (identity %+v)", got, got.Identity, want, want.Identity)
 	}
 	b.touch(`.nav button.primary`, "start")
 	if n := b.h.sessions.len(); n != 0 {
-		b.t.Errorf("%d sessions live after finishing, want 0", n)
+		b.T.Errorf("%d sessions live after finishing, want 0", n)
 	}
-	if h := krun(b, "history", chromedp.Evaluate[int](`history.length`)); h > 2 {
-		b.t.Errorf("the browser's history holds %d entries, want at most 2", h)
+	if h := browsertest.Run(b.Browser, "history", chromedp.Evaluate[int](`history.length`)); h > 2 {
+		b.T.Errorf("the browser's history holds %d entries, want at most 2", h)
 	}
 }
 
@@ -414,17 +308,17 @@ func TestBrowserVoice(t *testing.T) {
 	b.tap(`label:has(input[value=today])`)
 	b.touch(`.nav .next`, "text")
 	b.tap(`[data-act=rec]`)
-	b.do("wait for recording", chromedp.WaitVisible(chromedp.CSS(`[data-act=stop]`)), chromedp.Sleep(1500*time.Millisecond))
-	b.shot("recording")
+	b.Do("wait for recording", chromedp.WaitVisible(chromedp.CSS(`[data-act=stop]`)), chromedp.Sleep(1500*time.Millisecond))
+	b.Shot("recording")
 	b.tap(`[data-act=stop]`)
-	b.do("wait for upload", chromedp.WaitVisible(chromedp.CSS(`[data-state=done]`)))
+	b.Do("wait for upload", chromedp.WaitVisible(chromedp.CSS(`[data-state=done]`)))
 	b.screen("recorded")
 	b.touch(`.nav .next`, "identity")
 	b.touch(`button[value=anon]`, "review")
 	b.touch(`button.send`, "sent")
 	d, _, _ := b.b.lastSent()
 	if d.Voice == nil || !strings.HasPrefix(d.Voice.Type, "audio/webm") || len(d.Voice.Data) < 100 || d.Text != "" || d.Zone != "" {
-		b.fatalf("backend received text %q zone %q voice %v", d.Text, d.Zone, d.Voice != nil)
+		b.Fatalf("backend received text %q zone %q voice %v", d.Text, d.Zone, d.Voice != nil)
 	}
 	t.Logf("1.5 s of voice: %d bytes of %s", len(d.Voice.Data), d.Voice.Type)
 }
@@ -458,16 +352,16 @@ func TestBrowserCheckAnswer(t *testing.T) {
 		b.tap(fmt.Sprintf(`.keypad [data-d="%c"]`, d))
 	}
 	if got := b.value("#code"); got != seal.FormatCode(code) {
-		b.fatalf("the keypad shows %q, want %q", got, seal.FormatCode(code))
+		b.Fatalf("the keypad shows %q, want %q", got, seal.FormatCode(code))
 	}
 	b.screen("check")
 	b.touch(`.nav button.primary`, "answer")
 	b.screen("answer")
 	if got := b.text("main"); !strings.Contains(got, "Вас осмотрит врач 14 ноября") || !strings.Contains(got, "Прокуратура Карагандинской области") {
-		b.fatalf("answer screen shows %q", got)
+		b.Fatalf("answer screen shows %q", got)
 	}
 	b.tap(`.answer .listen`)
-	for deadline := time.Now().Add(stepTimeout); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(browsertest.StepTimeout); ; time.Sleep(50 * time.Millisecond) {
 		sp.mu.Lock()
 		n := len(sp.asked)
 		sp.mu.Unlock()
@@ -481,10 +375,10 @@ func TestBrowserCheckAnswer(t *testing.T) {
 	b.touch(`.answer form button`, "answer")
 	b.screen("answer-read")
 	if !slices.Equal(b.b.read, []int64{42}) {
-		b.fatalf("backend confirmed %v, want [42]", b.b.read)
+		b.Fatalf("backend confirmed %v, want [42]", b.b.read)
 	}
 	if got := b.text("main"); !strings.Contains(got, b.h.locales["ru"].T("answer.thanks")) {
-		b.fatalf("no thanks after reading: %q", got)
+		b.Fatalf("no thanks after reading: %q", got)
 	}
 	// A wrong code says so and changes nothing.
 	b.touch(`.nav .back`, "check")
@@ -494,7 +388,7 @@ func TestBrowserCheckAnswer(t *testing.T) {
 	b.touch(`.nav button.primary`, "check")
 	b.screen("check-notfound")
 	if got := b.text(".error"); got != b.h.locales["ru"].T("error.notfound") {
-		b.fatalf("error = %q", got)
+		b.Fatalf("error = %q", got)
 	}
 }
 
@@ -530,7 +424,7 @@ func TestBrowserLearnAndTest(t *testing.T) {
 	b.touch(`button.send`, "sent")
 	d, _, _ := b.b.lastSent()
 	if d.TestCode != "T7K2" || d.Text != "Тест" {
-		b.fatalf("backend received test code %q text %q, want T7K2 and Тест", d.TestCode, d.Text)
+		b.Fatalf("backend received test code %q text %q, want T7K2 and Тест", d.TestCode, d.Text)
 	}
 }
 
@@ -549,40 +443,40 @@ func TestBrowserIdleWipe(t *testing.T) {
 	b.tap(`label:has(input[value=today])`)
 	b.touch(`.nav .next`, "text")
 	b.typeKeys("құпия сөз")
-	sid := krun(b, "session id", chromedp.Evaluate[string](`document.body.dataset.sid`))
-	b.do("wait for the warning", chromedp.WaitVisible(chromedp.ID("idle")))
+	sid := browsertest.Run(b.Browser, "session id", chromedp.Evaluate[string](`document.body.dataset.sid`))
+	b.Do("wait for the warning", chromedp.WaitVisible(chromedp.ID("idle")))
 	b.screen("idle-warning")
-	b.do("wait for the wipe", chromedp.WaitVisible(chromedp.CSS("body.s-start")))
-	b.shot("wiped")
+	b.Do("wait for the wipe", chromedp.WaitVisible(chromedp.CSS("body.s-start")))
+	b.Shot("wiped")
 	if n := b.h.sessions.len(); n != 0 {
-		b.fatalf("%d sessions live after the wipe, want 0", n)
+		b.Fatalf("%d sessions live after the wipe, want 0", n)
 	}
 	if _, abandoned := b.b.counts(); abandoned["text"] != 1 {
-		b.fatalf("abandoned = %v, want text once", abandoned)
+		b.Fatalf("abandoned = %v, want text once", abandoned)
 	}
-	if got := krun(b, "page text", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(got, "құпия") || strings.Contains(got, sid) {
+	if got := browsertest.Run(b.Browser, "page text", chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(got, "құпия") || strings.Contains(got, sid) {
 		b.fatal("the start screen still holds the draft or the session")
 	}
-	if h := krun(b, "history", chromedp.Evaluate[int](`history.length`)); h > 2 {
-		b.t.Errorf("the browser's history holds %d entries, want at most 2", h)
+	if h := browsertest.Run(b.Browser, "history", chromedp.Evaluate[int](`history.length`)); h > 2 {
+		b.T.Errorf("the browser's history holds %d entries, want at most 2", h)
 	}
 	// The old address leads back to the start.
 	b.open("/k/"+sid+"/text", "start")
 	if _, _, n := b.b.lastSent(); n != 0 {
-		b.fatalf("backend received %d drafts, want 0", n)
+		b.Fatalf("backend received %d drafts, want 0", n)
 	}
 }
 
-func (b *kbrowser) fatal(msg string) { b.t.Helper(); b.fatalf("%s", msg) }
+func (b *kbrowser) fatal(msg string) { b.T.Helper(); b.Fatalf("%s", msg) }
 
 // TestBrowserAxeFindsViolations proves the accessibility check can fail: a
 // button without a name on a kiosk screen is a critical violation.
 func TestBrowserAxeFindsViolations(t *testing.T) {
 	b := newKBrowser(t, Options{})
 	b.open("/", "start")
-	b.do("break the page", chromedp.Evaluate[chromedp.Void](`document.querySelector('main').appendChild(document.createElement('button')); void 0`))
-	krun(b, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeSource+";void 0"))
-	out := krun(b, "run axe-core", chromedp.Evaluate[string](`axe.run(document).then(function (r) {
+	b.Do("break the page", chromedp.Evaluate[chromedp.Void](`document.querySelector('main').appendChild(document.createElement('button')); void 0`))
+	browsertest.Run(b.Browser, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeSource+";void 0"))
+	out := browsertest.Run(b.Browser, "run axe-core", chromedp.Evaluate[string](`axe.run(document).then(function (r) {
 		return r.violations.filter(function (v) { return v.impact === 'critical'; }).map(function (v) { return v.id; }).join(' ');
 	})`, chromedp.EvalAwaitPromise))
 	if !strings.Contains(out, "button-name") {
