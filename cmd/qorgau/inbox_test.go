@@ -137,6 +137,18 @@ func TestInbox(t *testing.T) {
 	if fu[0].Bodies["PROS-KZ-35"] != string(qorgau.StateAnswerDelivered) {
 		t.Errorf("state after the person read the answer = %v, want answer-delivered", fu[0].Bodies)
 	}
+	// The person sees the whole history, from the delivery to the body's
+	// inbox to their own reading, in order.
+	var states []string
+	for i, e := range fu[0].Events {
+		if i > 0 && e.At.Before(fu[0].Events[i-1].At) {
+			t.Errorf("history out of order: %+v", fu[0].Events)
+		}
+		states = append(states, e.State)
+	}
+	if want := "delivered registered extended answered answer-delivered"; strings.Join(states, " ") != want {
+		t.Errorf("history the kiosk shows = %v, want %s", states, want)
+	}
 	if err := kt.AnswerRead(context.Background(), res.Complaint, "0123456789abcdef0123456789abcdef"); err == nil {
 		t.Error("confirming with another code's lookup id succeeded")
 	}

@@ -144,8 +144,9 @@ func TestKioskEndToEnd(t *testing.T) {
 	b.Shot("check")
 	b.touch(`.nav button.primary`, "answer")
 	b.Shot("answer")
-	if main := b.text("main"); !strings.Contains(main, reply) || !strings.Contains(main, "Прокуратура Карагандинской области") {
-		b.Fatalf("the answer screen shows %q, want the reply %q from the prosecutor's office", main, reply)
+	if main := b.text("main"); !strings.Contains(main, reply) || !strings.Contains(main, "Прокуратура Карагандинской области") ||
+		!strings.Contains(main, "Доставлена органу") || !strings.Contains(main, "Дан ответ") {
+		b.Fatalf("the answer screen shows %q, want the reply %q from the prosecutor's office, and the history from its delivery to the answer", main, reply)
 	}
 	b.touch(`.answer form button`, "answer")
 	b.Shot("answer-read")

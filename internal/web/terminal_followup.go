@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,16 +58,31 @@ func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
 			return err
 		}
 		fc := followupComplaint{ID: id, Received: c.Received, Bodies: map[string]string{}}
+		// Each copy's history starts with its delivery to the body's
+		// inbox, which is not an event of its own.
 		for _, b := range c.Bodies {
 			fc.Bodies[b.Body] = string(b.State)
+			if !b.Delivered.IsZero() {
+				fc.Events = append(fc.Events, followupEvent{Body: b.Body, At: b.Delivered, State: string(qorgau.StateDelivered)})
+			}
 		}
 		events, err := s.db.ComplaintEvents(r.Context(), id)
 		if err != nil {
 			return err
 		}
 		for _, e := range events {
-			fc.Events = append(fc.Events, followupEvent{Body: e.Body, At: e.At, State: string(e.State)})
+			state := string(e.State)
+			switch {
+			case e.Event == qorgau.EventOverdue:
+				// The term passed unanswered: in law a refusal, which the
+				// person may appeal; they must be able to see it.
+				state = qorgau.EventOverdue
+			case e.Event != "":
+				continue // the body's own bookkeeping
+			}
+			fc.Events = append(fc.Events, followupEvent{Body: e.Body, At: e.At, State: state})
 		}
+		slices.SortStableFunc(fc.Events, func(a, b followupEvent) int { return a.At.Compare(b.At) })
 		replies, err := s.db.Replies(r.Context(), id)
 		if err != nil {
 			return err
