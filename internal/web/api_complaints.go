@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,36 +58,17 @@ type apiEvent struct {
 // apiComplaint decrypts a complaint for a member of a body it was sent to,
 // as the console page does: audited first.
 func (s *Server) apiComplaint(w http.ResponseWriter, r *request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 0 {
-		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
-	}
-	doc, c, mine, err := s.openForMember(r, id, "through the API")
+	rd, err := s.readComplaint(r, "through the API")
 	if err != nil {
 		return err
 	}
-	ids := s.keys.get(r.Session.ID)
+	id, doc, c, mine := rd.id, rd.doc, rd.c, rd.mine
 	replies := []apiReply{}
-	stored, err := s.db.Replies(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	for _, rp := range stored {
-		if rp.Body != r.User.Body {
-			continue
-		}
-		text, err := seal.OpenReply(rp.Ciphertext, ids...)
-		if err != nil {
-			return err
-		}
-		replies = append(replies, apiReply{rp.At, rp.Author, text})
+	for _, rp := range rd.replies {
+		replies = append(replies, apiReply{rp.At, rp.Author, rp.Text})
 	}
 	events := []apiEvent{}
-	evs, err := s.db.ComplaintEvents(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	for _, e := range evs {
+	for _, e := range rd.events {
 		events = append(events, apiEvent{e.At, e.Body, string(e.State), e.Event, e.Actor, e.Detail, e.LogIndex})
 	}
 	doc.Voice = nil // large; fetched on its own when played

@@ -64,42 +64,66 @@ func (s *Server) inbox(w http.ResponseWriter, r *request) error {
 			"overdue": q.Get("overdue"), "torture": q.Get("torture"), "mine": q.Get("mine")}})
 }
 
-// complaintPage decrypts one complaint for a member of a body it was sent
-// to. The reading is recorded in the audit log before anything is shown,
-// and a failure to record it refuses the reading.
-func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
+// shownReply is an answer of the member's body, decrypted.
+type shownReply struct {
+	store.Reply
+	Text string
+}
+
+// reading is a complaint opened for a member: the document, the body's copy,
+// its answers decrypted and the history.
+type reading struct {
+	id      int64
+	doc     *seal.Document
+	c       *store.Complaint
+	mine    *store.ComplaintBody
+	replies []shownReply
+	events  []store.ComplaintEvent
+}
+
+// readComplaint opens the complaint of the request's path for a member of
+// a body it was sent to, audited first (see openForMember), with the body's
+// answers decrypted in the session. The console page and the API share it.
+func (s *Server) readComplaint(r *request, why string) (*reading, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 0 {
-		return qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
+		return nil, qorgau.Errorf(qorgau.EINVALID, "complaint id must be a number")
 	}
-	doc, c, mine, err := s.openForMember(r, id, "")
+	doc, c, mine, err := s.openForMember(r, id, why)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ids := s.keys.get(r.Session.ID)
+	rd := &reading{id: id, doc: doc, c: c, mine: mine}
 	stored, err := s.db.Replies(r.Context(), id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type shownReply struct {
-		store.Reply
-		Text string
-	}
-	var replies []shownReply
+	ids := s.keys.get(r.Session.ID)
 	for _, rp := range stored {
 		if rp.Body != r.User.Body {
 			continue
 		}
 		text, err := seal.OpenReply(rp.Ciphertext, ids...)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		replies = append(replies, shownReply{rp, text})
+		rd.replies = append(rd.replies, shownReply{rp, text})
 	}
-	events, err := s.db.ComplaintEvents(r.Context(), id)
+	if rd.events, err = s.db.ComplaintEvents(r.Context(), id); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// complaintPage decrypts one complaint for a member of a body it was sent
+// to. The reading is recorded in the audit log before anything is shown,
+// and a failure to record it refuses the reading.
+func (s *Server) complaintPage(w http.ResponseWriter, r *request) error {
+	rd, err := s.readComplaint(r, "")
 	if err != nil {
 		return err
 	}
+	id, doc, c, mine, replies, events := rd.id, rd.doc, rd.c, rd.mine, rd.replies, rd.events
 	left, overdue, soon := s.clock(mine.Due)
 	all, err := s.db.Bodies(r.Context())
 	if err != nil {
