@@ -150,6 +150,9 @@ func TestKioskEndToEnd(t *testing.T) {
 	}
 	b.touch(`.answer form button`, "answer")
 	b.Shot("answer-read")
+	if main := b.text("main"); !strings.Contains(main, "Вы прочитали ответ") {
+		b.Fatalf("after reading, the history does not show it: %q", main)
+	}
 	waitUntil(t, "the server to record the answer as read", 10*time.Second, func() bool {
 		api.call("GET", "/api/v1/complaints/"+id, nil, http.StatusOK, &got)
 		return got.State == "answer-delivered"

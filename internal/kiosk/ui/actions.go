@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"qorgau.kz/qorgau"
@@ -158,6 +159,15 @@ func (u *ui) post(w http.ResponseWriter, r *http.Request, s *session) bool {
 			return fail("generic")
 		}
 		s.answers[i].Read = true
+		// The history shows the reading at once, as the server now records
+		// it, without asking the server again.
+		for _, rp := range s.answers[i].Replies {
+			if !slices.ContainsFunc(s.answers[i].History, func(e kiosk.AnswerEvent) bool {
+				return e.Body == rp.Body && e.State == qorgau.StateAnswerDelivered
+			}) {
+				s.answers[i].History = append(s.answers[i].History, kiosk.AnswerEvent{Time: time.Now(), State: qorgau.StateAnswerDelivered, Body: rp.Body})
+			}
+		}
 		redirect(w, r, base+"answer?done=1")
 	case "monitor":
 		code := strings.TrimSpace(r.PostFormValue("code"))
