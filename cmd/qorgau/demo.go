@@ -21,7 +21,7 @@ import (
 )
 
 func runDemo(ctx context.Context, args []string) error {
-	fs := newFlagSet("demo", "Usage: qorgau demo [-addr 127.0.0.1:8080] [-data ./qorgau-demo]\n\nRuns the server on a synthetic country: 17 regions, about 80 facilities,\n600 complaint terminals and 45,000 cameras, the oversight bodies of each\nregion, and one demo account per role (printed on start). The data is\ncreated on first start and reused afterwards. The second factor is not\nrequired in the demo; everything else works as in production.")
+	fs := newFlagSet("demo", "Usage: qorgau demo [-addr 127.0.0.1:8080] [-data ./qorgau-demo]\n\nRuns the server on a synthetic country: 17 regions, about 80 facilities,\n600 complaint terminals and 45,000 cameras, the oversight bodies of each\nregion, and one demo account per role (printed on start). The data is\ncreated on first start and reused afterwards. The second factor is not\nrequired in the demo; everything else works as in production.\n\nThe fleet is alive: every terminal runs as a real kiosk agent (state under\n-data/terminals), every camera reports through the batch heartbeat API,\nand now and then a line is cut, a terminal switched off or its case opened,\nand someone files a complaint. One terminal's kiosk screens are served on\n-kiosk for a browser.")
 	var f serveFlags
 	f.register(fs)
 	f.dbFlags.register(fs, "./qorgau-demo")
