@@ -33,8 +33,9 @@ type Live struct {
 	Data   string // folder for the terminals' state (one folder each)
 	Log    *slog.Logger
 	Seed   int64
-	// Stage is how often a new incident is staged (2 minutes if zero);
-	// Complaint how often someone files a complaint (40 s if zero).
+	// Stage is how often a new incident is staged, on average (2 minutes if
+	// zero); incidents last a few times that. Complaint is how often
+	// someone files a complaint (40 s if zero).
 	Stage, Complaint time.Duration
 	// Ready is called once every terminal runs, with the agent of the first
 	// one, whose screens the demo serves.
@@ -236,7 +237,7 @@ func (lv *Live) stageLoop(ctx context.Context) {
 		}
 		switch {
 		case kind < 3: // the line is cut, the kiosk keeps running
-			d := lv.span(3*time.Minute, 8*time.Minute, long)
+			d := lv.span(1.5, 4, long) // 3 to 8 minutes at the default pace
 			lv.Log.Info("demo: cutting a terminal's network", "terminal", t.dev.ID, "for", d.String())
 			t.link.cut.Store(true)
 			wg.Go(func() {
@@ -245,7 +246,7 @@ func (lv *Live) stageLoop(ctx context.Context) {
 				t.link.cut.Store(false)
 			})
 		case kind < 5: // switched off, then on again: a new boot
-			d := lv.span(4*time.Minute, 10*time.Minute, long)
+			d := lv.span(2, 5, long)
 			lv.Log.Info("demo: switching a terminal off", "terminal", t.dev.ID, "for", d.String())
 			lv.stopTerminal(t)
 			wg.Go(func() {
@@ -257,7 +258,7 @@ func (lv *Live) stageLoop(ctx context.Context) {
 				}
 			})
 		default: // the case is opened
-			d := lv.span(2*time.Minute, 5*time.Minute, false)
+			d := lv.span(1, 2.5, false)
 			lv.Log.Info("demo: opening a terminal's case", "terminal", t.dev.ID, "for", d.String())
 			os.WriteFile(filepath.Join(t.dir, "tamper"), []byte("open\n"), 0o600)
 			wg.Go(func() {
@@ -269,15 +270,16 @@ func (lv *Live) stageLoop(ctx context.Context) {
 	}
 }
 
-// span picks a duration between lo and hi; a long one lasts past the
-// alert threshold.
-func (lv *Live) span(lo, hi time.Duration, long bool) time.Duration {
+// span picks how long an incident lasts, between lo and hi times the
+// staging pace; a long one lasts past the alert threshold (35 to 50
+// minutes at the default pace).
+func (lv *Live) span(lo, hi float64, long bool) time.Duration {
 	if long {
-		lo, hi = 35*time.Minute, 50*time.Minute
+		lo, hi = 17.5, 25
 	}
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	return lo + time.Duration(lv.rng.Int64N(int64(hi-lo)))
+	return time.Duration((lo + (hi-lo)*lv.rng.Float64()) * float64(lv.Stage))
 }
 
 func (lv *Live) jitter(d time.Duration) time.Duration {
