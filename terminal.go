@@ -64,3 +64,32 @@ func ParseDeviceTime(s string) (time.Time, error) {
 	}
 	return time.Unix(n, 0), nil
 }
+
+// Enrollment is the server's answer to a terminal's enrolment
+// (POST /api/terminal/v1/enroll): what the terminal pins from then on.
+type Enrollment struct {
+	Device       string `json:"device"`
+	Facility     string `json:"facility"`
+	Zone         string `json:"zone,omitempty"`
+	Interval     int    `json:"interval_seconds"`
+	LogKey       string `json:"log_key"`
+	DirectoryKey string `json:"directory_key"`
+	ReplySalt    string `json:"reply_salt"`
+	ServerTime   int64  `json:"server_time"`
+}
+
+// TerminalFacility is what an enrolled terminal is told of its own facility
+// (GET /api/terminal/v1/facility), for the kiosk's "where" screen.
+type TerminalFacility struct {
+	Code   string         `json:"code"`
+	Name   string         `json:"name"`
+	Region string         `json:"region"`
+	Zones  []TerminalZone `json:"zones"`
+}
+
+// TerminalZone is a zone of a terminal's facility.
+type TerminalZone struct {
+	Code string   `json:"code"`
+	Name string   `json:"name"`
+	Kind ZoneKind `json:"kind"`
+}

@@ -73,7 +73,7 @@ func (a *Agent) Send(ctx context.Context, d *Draft) (*Sent, error) {
 	if err != nil {
 		return nil, qorgau.Errorf(qorgau.EINVALID, "%s", qorgau.ErrorMessage(err))
 	}
-	if d.Zone != "" && !slices.ContainsFunc(fac.Zones, func(z FacilityZone) bool { return z.Code == d.Zone }) {
+	if d.Zone != "" && !slices.ContainsFunc(fac.Zones, func(z qorgau.TerminalZone) bool { return z.Code == d.Zone }) {
 		return nil, qorgau.Errorf(qorgau.EINVALID, "zone %q is not a zone of this facility", d.Zone)
 	}
 	now := a.now()

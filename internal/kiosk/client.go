@@ -23,16 +23,7 @@ import (
 )
 
 // Enrollment is what the server tells a terminal when it enrols.
-type Enrollment struct {
-	Device       string `json:"device"`
-	Facility     string `json:"facility"`
-	Zone         string `json:"zone,omitempty"`
-	Interval     int    `json:"interval_seconds"`
-	LogKey       string `json:"log_key"`
-	DirectoryKey string `json:"directory_key"`
-	ReplySalt    string `json:"reply_salt"`
-	ServerTime   int64  `json:"server_time"`
-}
+type Enrollment = qorgau.Enrollment
 
 // Enroll redeems a one-time token for the device key's public half.
 func Enroll(ctx context.Context, hc *http.Client, server, token string, key ed25519.PrivateKey) (*Enrollment, error) {

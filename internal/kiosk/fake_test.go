@@ -170,7 +170,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write(f.dir)
 	case r.Method == "GET" && path == "/api/terminal/v1/facility":
 		answer(FacilityInfo{Code: "EC-166-1", Name: "Учреждение ЕЦ-166/1", Region: "KZ-35",
-			Zones: []FacilityZone{{Code: "B1", Name: "Отряд 1", Kind: qorgau.ZoneCellBlock}}})
+			Zones: []qorgau.TerminalZone{{Code: "B1", Name: "Отряд 1", Kind: qorgau.ZoneCellBlock}}})
 	case r.Method == "POST" && path == "/api/terminal/v1/complaints":
 		f.submit(w, r, body, fail, answer)
 	case r.Method == "GET" && strings.HasPrefix(path, "/api/terminal/v1/followup/"):

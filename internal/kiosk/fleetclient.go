@@ -50,20 +50,8 @@ func (c *Client) Usage(ctx context.Context, u *qorgau.UsageReport) error {
 	return c.do(ctx, http.MethodPost, "/api/terminal/v1/usage", "application/json", body, nil)
 }
 
-// FacilityZone is a zone of the terminal's facility.
-type FacilityZone struct {
-	Code string          `json:"code"`
-	Name string          `json:"name"`
-	Kind qorgau.ZoneKind `json:"kind"`
-}
-
 // FacilityInfo is what the server tells a terminal about its facility.
-type FacilityInfo struct {
-	Code   string         `json:"code"`
-	Name   string         `json:"name"`
-	Region string         `json:"region"`
-	Zones  []FacilityZone `json:"zones"`
-}
+type FacilityInfo = qorgau.TerminalFacility
 
 // Facility fetches the enrolled terminal's facility and its zones.
 func (c *Client) Facility(ctx context.Context) (*FacilityInfo, error) {

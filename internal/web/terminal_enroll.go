@@ -29,17 +29,6 @@ type enrollRequest struct {
 	PublicKey string `json:"public_key"` // base64 (standard) Ed25519 public key
 }
 
-type enrollResponse struct {
-	Device       string `json:"device"`
-	Facility     string `json:"facility"`
-	Zone         string `json:"zone,omitempty"`
-	Interval     int    `json:"interval_seconds"`
-	LogKey       string `json:"log_key"`
-	DirectoryKey string `json:"directory_key"`
-	ReplySalt    string `json:"reply_salt"`
-	ServerTime   int64  `json:"server_time"`
-}
-
 // terminalEnroll binds a terminal's Ed25519 key to its device record with a
 // one-time token from `qorgau admin terminal enroll`.
 func (s *Server) terminalEnroll(w http.ResponseWriter, r *request) error {
@@ -67,7 +56,7 @@ func (s *Server) terminalEnroll(w http.ResponseWriter, r *request) error {
 		}
 		return err
 	}
-	return writeJSON(w, http.StatusOK, enrollResponse{
+	return writeJSON(w, http.StatusOK, qorgau.Enrollment{
 		Device: d.ID, Facility: d.Facility, Zone: d.Zone, Interval: d.Interval,
 		LogKey:       s.cfg.Terminal.LogKey,
 		DirectoryKey: base64.StdEncoding.EncodeToString(s.cfg.Terminal.DirectoryKey),
