@@ -49,14 +49,17 @@ type Live struct {
 
 // liveTerminal is one simulated kiosk.
 type liveTerminal struct {
-	dev    qorgau.Device
-	dir    string
-	link   *link
+	dev  qorgau.Device
+	dir  string
+	link *link
+	busy atomic.Bool // an incident is staged on it
+	// mu guards the running agent: a complaint is never sent while the
+	// staging switches the terminal off or on.
+	mu     sync.Mutex
 	agent  *kiosk.Agent
-	stop   context.CancelFunc
+	stop   context.CancelFunc // nil while switched off
 	done   chan struct{}
-	busy   atomic.Bool // an incident is staged on it
-	bodies []string    // the regional prosecutor, for complaints
+	bodies []string // the regional prosecutor, for complaints
 }
 
 // link is a terminal's network cable: when cut, every request fails as a
@@ -167,9 +170,12 @@ func (lv *Live) startTerminal(ctx context.Context, t *liveTerminal) error {
 		}
 	}
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	t.agent, t.stop, t.done = a, stop, make(chan struct{})
+	done := make(chan struct{})
+	t.mu.Lock()
+	t.agent, t.stop, t.done = a, stop, done
+	t.mu.Unlock()
 	go func() {
-		defer close(t.done)
+		defer close(done)
 		if err := a.Run(rctx); err != nil {
 			lv.Log.Warn("simulated terminal stopped", "terminal", t.dev.ID, "err", err)
 		}
@@ -178,6 +184,8 @@ func (lv *Live) startTerminal(ctx context.Context, t *liveTerminal) error {
 }
 
 func (lv *Live) stopTerminal(t *liveTerminal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.stop != nil {
 		t.stop()
 		<-t.done
@@ -200,15 +208,19 @@ func (lv *Live) complaintsLoop(ctx context.Context) {
 		n := lv.rng.IntN(len(liveTexts))
 		lang := []string{"ru", "kk"}[lv.rng.IntN(2)]
 		lv.mu.Unlock()
-		if t.busy.Load() || t.stop == nil || len(t.bodies) == 0 {
+		if t.busy.Load() || len(t.bodies) == 0 {
 			continue
 		}
 		d := &kiosk.Draft{Lang: lang, Kind: "complaint", Bodies: t.bodies, Category: cat,
 			When: "yesterday", PartOfDay: "evening", Text: liveTexts[n]}
-		if _, err := t.agent.Send(ctx, d); err != nil && ctx.Err() == nil {
-			lv.Log.Warn("simulated complaint", "terminal", t.dev.ID, "err", err)
+		t.mu.Lock()
+		if t.stop != nil {
+			if _, err := t.agent.Send(ctx, d); err != nil && ctx.Err() == nil {
+				lv.Log.Warn("simulated complaint", "terminal", t.dev.ID, "err", err)
+			}
+			t.agent.Step("sent")
 		}
-		t.agent.Step("sent")
+		t.mu.Unlock()
 	}
 }
 

@@ -107,7 +107,7 @@ func toAPICoding(c *store.Coding) apiCoding {
 // form does: {"kind", "category", "torture", "imminent_risk", "zone",
 // "named", "incident_from", "incident_to"}; the times are RFC 3339 or
 // dates, null or absent where unknown. A torture flag is cleared only
-// through the console's two-member procedure.
+// through the two-member procedure (clear-flag, then approve-clear).
 func (s *Server) apiCode(w http.ResponseWriter, r *request) error {
 	var req struct {
 		Kind         string `json:"kind"`
