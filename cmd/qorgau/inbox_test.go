@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -158,8 +159,23 @@ func TestInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp0.Body.Close()
-	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); resp0.StatusCode != http.StatusSeeOther || !strings.Contains(body, "outcome upheld; evidence medical,footage") {
-		t.Errorf("closing = %d; the history does not show the outcome and evidence", resp0.StatusCode)
+	// The history words the outcome and the evidence in the reader's
+	// language (Russian, the console's default).
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); resp0.StatusCode != http.StatusSeeOther ||
+		!strings.Contains(body, "итог: удовлетворена; рассмотренные доказательства: медицинское освидетельствование, видеозаписи") ||
+		!strings.Contains(body, "срок продлён до "+until+": ждём результаты") {
+		t.Errorf("closing = %d; the history does not show the outcome, the evidence and the extension", resp0.StatusCode)
+	}
+	// The kiosk gets the same facts, to word them in the person's language.
+	fu, _ = kt.Followup(context.Background(), again.LookupID)
+	var facts []string
+	for _, e := range fu[0].Events {
+		if e.Term != "" || e.Outcome != "" {
+			facts = append(facts, fmt.Sprintf("%s %s %s %v", e.State, e.Term, e.Outcome, e.Evidence))
+		}
+	}
+	if want := fmt.Sprintf("extended %s  []|closed  upheld [medical footage]", until); strings.Join(facts, "|") != want {
+		t.Errorf("the kiosk's history facts = %q, want %q", strings.Join(facts, "|"), want)
 	}
 
 	// The public statistics count it without content, and as <5.
@@ -208,6 +224,7 @@ func TestInbox(t *testing.T) {
 func TestRedirect(t *testing.T) {
 	w, srv, kt, code, reply := openWorld(t)
 	const text = "Вопрос о пенсии, не о колонии."
+	kt.identity = &seal.Identity{Name: "Ахметов Бауыржан", BirthDate: "1990", Detail: "отряд 5"}
 	p := kt.seal(t, text, qorgau.CategoryOther, []string{"PROS-KZ-35"}, code, reply, "redirect-1")
 	res := kt.submit(t, p)
 	id := strconv.FormatInt(res.Complaint, 10)
@@ -250,11 +267,12 @@ func TestRedirect(t *testing.T) {
 	}
 	ombudsman := consoleLogin(t, w, srv.base(), worldOutsider)
 	status, body := getPage(t, ombudsman, srv.base()+"/inbox/"+id)
-	if status != 200 || !strings.Contains(body, text) {
-		t.Fatalf("the new body opening the redirected complaint = %d, does not show the text", status)
+	if status != 200 || !strings.Contains(body, text) || !strings.Contains(body, "Ахметов Бауыржан, 1990 · отряд 5") {
+		t.Fatalf("the new body opening the redirected complaint = %d, does not show the text and the person", status)
 	}
-	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); !strings.Contains(body, "перенаправлена") {
-		t.Error("the first body's copy is not shown as redirected")
+	if _, body = getPage(t, member, srv.base()+"/inbox/"+id); !strings.Contains(body, "перенаправлена") ||
+		!strings.Contains(body, "перенаправлено в OMBUDSMAN: вопрос социального обеспечения, не прокуратуры") {
+		t.Error("the first body's copy is not shown as redirected to OMBUDSMAN with the reason")
 	}
 }
 

@@ -125,6 +125,8 @@ type kioskTerminal struct {
 	enrol *kiosk.Enrollment
 	dir   *seal.Directory
 	salt  []byte
+	// identity, if set, is the person named in what seal seals.
+	identity *seal.Identity
 }
 
 // enroll enrols device against the server at base and fetches its directory.
@@ -164,7 +166,7 @@ func (k *kioskTerminal) seal(t testing.TB, text string, category qorgau.Category
 		t.Fatal(err)
 	}
 	doc := &seal.Document{V: seal.DocumentVersion, Kind: seal.KindComplaint, Category: string(category), Text: text, Lang: "ru",
-		Facility: k.enrol.Facility, Bodies: bodies, Written: time.Now().UTC().Truncate(time.Second)}
+		Facility: k.enrol.Facility, Bodies: bodies, Written: time.Now().UTC().Truncate(time.Second), Identity: k.identity}
 	env, err := seal.Seal(doc, to, k.Key, k.DeviceID, idem, seal.Options{Reply: reply})
 	if err != nil {
 		t.Fatal(err)

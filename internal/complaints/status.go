@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"filippo.io/age"
@@ -23,28 +24,55 @@ const KindStatus = "status"
 // a status leaf to the log first, so that the change is provable from the
 // log ("no answer before day D"), then records the event and, for an
 // answer, the sealed reply. A move the state machine forbids is ECONFLICT;
-// a complaint not sent to the body is ENOTFOUND.
+// a complaint not sent to the body is ENOTFOUND. Closing goes through
+// Close, a reading at a kiosk through AnswerRead, which record their facts.
 //
 // The status leaf's object names the complaint, the body, the new state,
 // the actor, the time and the SHA-256 of the sealed reply, if any.
-func (s *Service) Transition(ctx context.Context, complaint int64, body string, to qorgau.ComplaintState, actor, detail string, reply []byte) error {
-	c, err := s.DB.Complaint(ctx, complaint)
+func (s *Service) Transition(ctx context.Context, complaint int64, body string, to qorgau.ComplaintState, actor string, reply []byte) error {
+	return s.transition(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: to}, reply)
+}
+
+// Close closes a body's copy with an outcome and the kinds of evidence the
+// body considered; an unknown outcome or kind is EINVALID. See Transition.
+func (s *Service) Close(ctx context.Context, complaint int64, body, actor string, outcome qorgau.Outcome, evidence []qorgau.Evidence) error {
+	if !slices.Contains(qorgau.Outcomes, outcome) {
+		return qorgau.Errorf(qorgau.EINVALID, "choose an outcome")
+	}
+	for _, e := range evidence {
+		if !slices.Contains(qorgau.EvidenceKinds, e) {
+			return qorgau.Errorf(qorgau.EINVALID, "unknown kind of evidence %q", e)
+		}
+	}
+	return s.transition(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: qorgau.StateClosed,
+		Outcome: outcome, Evidence: slices.Clone(evidence)}, nil)
+}
+
+// AnswerRead records that the complainant read a body's answer at the
+// terminal device. See Transition.
+func (s *Service) AnswerRead(ctx context.Context, complaint int64, body, device string) error {
+	return s.transition(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: "complainant",
+		State: qorgau.StateAnswerDelivered, Device: device}, nil)
+}
+
+func (s *Service) transition(ctx context.Context, ev *store.ComplaintEvent, reply []byte) error {
+	c, err := s.DB.Complaint(ctx, ev.Complaint)
 	if err != nil {
 		return err
 	}
 	var from qorgau.ComplaintState
 	for _, b := range c.Bodies {
-		if b.Body == body {
+		if b.Body == ev.Body {
 			from = b.State
 		}
 	}
 	if from == "" {
-		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d was not sent to %s", complaint, body)
+		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d was not sent to %s", ev.Complaint, ev.Body)
 	}
-	if !from.CanBecome(to) {
-		return qorgau.Errorf(qorgau.ECONFLICT, "complaint %d is %s for %s and cannot become %s", complaint, from, body, to)
+	if !from.CanBecome(ev.State) {
+		return qorgau.Errorf(qorgau.ECONFLICT, "complaint %d is %s for %s and cannot become %s", ev.Complaint, from, ev.Body, ev.State)
 	}
-	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: to, Detail: detail}, from, reply)
+	return s.record(ctx, ev, from, reply)
 }
 
 // Extend extends a copy's term to newDue by a motivated decision. The
@@ -79,13 +107,14 @@ func (s *Service) Extend(ctx context.Context, complaint int64, body string, newD
 		return qorgau.Errorf(qorgau.ECONFLICT, "complaint %d is %s for %s and cannot be extended", complaint, mine.State, body)
 	}
 	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, State: qorgau.StateExtended,
-		Detail: "until " + newDue.UTC().Format("2006-01-02") + ": " + reason, NewDue: newDue}, mine.State, nil)
+		Term: s.lastDay(newDue), Reason: reason, NewDue: newDue}, mine.State, nil)
 }
 
 // Event records an event that leaves the state as it is, such as
-// qorgau.EventOverdue, with its status leaf.
-func (s *Service) Event(ctx context.Context, complaint int64, body, event, actor, detail string) error {
-	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, Event: event, Detail: detail}, "", nil)
+// qorgau.EventAppealed, with its status leaf; reason is the actor's own
+// words, if any.
+func (s *Service) Event(ctx context.Context, complaint int64, body, event, actor, reason string) error {
+	return s.record(ctx, &store.ComplaintEvent{Complaint: complaint, Body: body, Actor: actor, Event: event, Reason: reason}, "", nil)
 }
 
 // appendStatus appends a status leaf for a body's copy of a complaint:
@@ -143,12 +172,22 @@ func (s *Service) SweepDeadlines(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for i, o := range list {
-		if err := s.Event(ctx, o.Complaint, o.Body, qorgau.EventOverdue, "system",
-			"no answer by "+o.Due.Format("2006-01-02 15:04 MST")); err != nil {
+		if err := s.record(ctx, &store.ComplaintEvent{Complaint: o.Complaint, Body: o.Body, Actor: "system",
+			Event: qorgau.EventOverdue, Term: s.lastDay(o.Due)}, "", nil); err != nil {
 			return i, err
 		}
 	}
 	return len(list), nil
+}
+
+// lastDay returns the last day, YYYY-MM-DD in the calendar's zone, of a
+// term that ends at due: a term ends at midnight, after its last day.
+func (s *Service) lastDay(due time.Time) string {
+	loc := time.UTC
+	if s.Calendar != nil && s.Calendar.Location != nil {
+		loc = s.Calendar.Location
+	}
+	return due.Add(-time.Nanosecond).In(loc).Format("2006-01-02")
 }
 
 // RunDeadlines sweeps deadlines every interval until ctx is cancelled.
@@ -212,7 +251,7 @@ func (s *Service) Redirect(ctx context.Context, complaint int64, from, to string
 		return err
 	}
 	return s.DB.Redirect(ctx,
-		&store.ComplaintEvent{Complaint: complaint, Body: from, At: now, Actor: actor, Detail: "to " + to + ": " + reason, LogIndex: index},
+		&store.ComplaintEvent{Complaint: complaint, Body: from, At: now, Actor: actor, To: to, Reason: reason, LogIndex: index},
 		&store.ComplaintCopy{Complaint: complaint, Body: to, FromBody: from, Ciphertext: copyCT, Created: now, LogIndex: index},
 		s.Rules.Due(s.Calendar, now))
 }

@@ -2,6 +2,7 @@ package complaints_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -72,15 +73,15 @@ func TestDeadlines(t *testing.T) {
 			}
 		}
 		// P registers and answers complaint 0 in time.
-		if err := svc.Transition(ctx, 0, "P", qorgau.StateAnswered, "m", "", []byte("sealed")); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+		if err := svc.Transition(ctx, 0, "P", qorgau.StateAnswered, "m", []byte("sealed")); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
 			t.Errorf("answering a complaint never registered = %v, want ECONFLICT", err)
 		}
 		for _, st := range []qorgau.ComplaintState{qorgau.StateRegistered, qorgau.StateAnswered} {
-			if err := svc.Transition(ctx, 0, "P", st, "m", "", nil); err != nil {
+			if err := svc.Transition(ctx, 0, "P", st, "m", nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := svc.Transition(ctx, 0, "X", qorgau.StateRegistered, "m", "", nil); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		if err := svc.Transition(ctx, 0, "X", qorgau.StateRegistered, "m", nil); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("a body the complaint was not sent to = %v, want ENOTFOUND", err)
 		}
 
@@ -96,7 +97,7 @@ func TestDeadlines(t *testing.T) {
 		if err := svc.Extend(ctx, 1, "N", newDue, "m", "waiting for the medical examination"); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
 			t.Errorf("extending a copy never registered = %v, want ECONFLICT", err)
 		}
-		if err := svc.Transition(ctx, 1, "N", qorgau.StateRegistered, "m", "", nil); err != nil {
+		if err := svc.Transition(ctx, 1, "N", qorgau.StateRegistered, "m", nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := svc.Extend(ctx, 1, "N", newDue, "m", "waiting for the medical examination"); err != nil {
@@ -144,6 +145,110 @@ func TestDeadlines(t *testing.T) {
 		_, obj, err := lg.Object(ctx, evs[0].LogIndex)
 		if err != nil || string(obj[:16]) != "qorgau-status/v1" {
 			t.Errorf("the overdue event's leaf object = %q, %v", obj, err)
+		}
+	})
+}
+
+// TestEventFacts checks that the facts of an event are stored as fields,
+// for the readers to word in their language, while the status leaf keeps
+// its exact bytes.
+func TestEventFacts(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
+		ctx, lg := twoBodies(t, db)
+		delivered := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		now := delivered
+		cal := qorgau.NewCalendar(time.UTC, qorgau.KazakhstanHolidays(time.UTC, 2026))
+		svc := &complaints.Service{DB: db, Log: lg, Rules: qorgau.KazakhstanRules(), Calendar: cal, Now: func() time.Time { return now }}
+		due := svc.Rules.Due(cal, delivered)
+		rc, err := lg.Append(ctx, tlog.Entry{Kind: complaints.KindComplaint, IdempotencyID: "c0", Object: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &store.Complaint{ID: rc.Index, Idem: "c0", Device: "T", Facility: "F", Region: "KZ-35", Category: qorgau.CategoryMedical, LookupID: "00", Received: delivered}
+		for _, b := range []string{"P", "N"} {
+			c.Bodies = append(c.Bodies, store.ComplaintBody{Body: b, State: qorgau.StateDelivered, Delivered: delivered, Due: due})
+		}
+		if err := db.SaveComplaint(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []qorgau.ComplaintState{qorgau.StateRegistered, qorgau.StateAnswered} {
+			if err := svc.Transition(ctx, 0, "P", st, "m", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := svc.AnswerRead(ctx, 0, "P", "T-7"); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Close(ctx, 0, "P", "m", "won", nil); qorgau.ErrorCode(err) != qorgau.EINVALID {
+			t.Errorf("Close with outcome won = %v, want EINVALID", err)
+		}
+		if err := svc.Close(ctx, 0, "P", "m", qorgau.OutcomeUpheld, []qorgau.Evidence{"rumour"}); qorgau.ErrorCode(err) != qorgau.EINVALID {
+			t.Errorf("Close with evidence rumour = %v, want EINVALID", err)
+		}
+		if err := svc.Close(ctx, 0, "P", "m", qorgau.OutcomeUpheld, []qorgau.Evidence{qorgau.EvidenceMedical, qorgau.EvidenceFootage}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Transition(ctx, 0, "N", qorgau.StateRegistered, "n", nil); err != nil {
+			t.Fatal(err)
+		}
+		// The term ends at midnight in the calendar's zone (UTC here), after
+		// its last day, which the history names.
+		newDue := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+		if err := svc.Extend(ctx, 0, "N", newDue, "n", "нужна экспертиза: ждём"); err != nil {
+			t.Fatal(err)
+		}
+		now = newDue.Add(time.Hour)
+		if n, err := svc.SweepDeadlines(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep = %d, %v; want 1", n, err)
+		}
+		evs, err := db.ComplaintEvents(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type facts struct {
+			Body                string
+			State               qorgau.ComplaintState
+			Event, Reason, Term string
+			Outcome             qorgau.Outcome
+			Evidence            string
+			Device              string
+		}
+		var got []facts
+		for _, e := range evs {
+			f := facts{Body: e.Body, State: e.State, Event: e.Event, Reason: e.Reason, Term: e.Term, Outcome: e.Outcome, Device: e.Device}
+			for _, k := range e.Evidence {
+				f.Evidence += string(k) + " "
+			}
+			got = append(got, f)
+		}
+		want := []facts{
+			{Body: "P", State: qorgau.StateRegistered},
+			{Body: "P", State: qorgau.StateAnswered},
+			{Body: "P", State: qorgau.StateAnswerDelivered, Device: "T-7"},
+			{Body: "P", State: qorgau.StateClosed, Outcome: qorgau.OutcomeUpheld, Evidence: "medical footage "},
+			{Body: "N", State: qorgau.StateRegistered},
+			{Body: "N", State: qorgau.StateExtended, Reason: "нужна экспертиза: ждём", Term: "2026-12-30"},
+			{Body: "N", State: qorgau.StateExtended, Event: qorgau.EventOverdue, Term: "2026-12-30"},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("events = %+v, want %+v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("event %d = %+v, want %+v", i, got[i], want[i])
+			}
+		}
+		// The closing's leaf, byte for byte.
+		_, obj, err := lg.Object(ctx, evs[3].LogIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := fmt.Sprintf("qorgau-status/v1\ncomplaint 0\nbody P\nfrom answer-delivered\nstate closed\nactor m\nat %d\nreply \n", delivered.Unix()); string(obj) != w {
+			t.Errorf("closing leaf = %q, want %q", obj, w)
+		}
+		_, obj, err = lg.Object(ctx, evs[6].LogIndex)
+		if w := fmt.Sprintf("qorgau-status/v1\ncomplaint 0\nbody N\nfrom \nevent overdue\nactor system\nat %d\nreply \n", now.Unix()); err != nil || string(obj) != w {
+			t.Errorf("overdue leaf = %q, %v; want %q", obj, err, w)
 		}
 	})
 }

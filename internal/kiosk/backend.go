@@ -109,11 +109,16 @@ type Answer struct {
 	Queued bool
 }
 
-// AnswerEvent is one state change.
+// AnswerEvent is one state change, with the facts the kiosk words in the
+// person's language.
 type AnswerEvent struct {
-	Time  time.Time
-	State qorgau.ComplaintState
-	Body  string
+	Time     time.Time
+	State    qorgau.ComplaintState // or qorgau.EventOverdue
+	Body     string
+	Term     time.Time // last day of an extended or missed term; zero if none
+	To       string    // the body a complaint was redirected to
+	Outcome  qorgau.Outcome
+	Evidence []qorgau.Evidence
 }
 
 // AnswerReply is a decrypted answer from a body.

@@ -239,7 +239,16 @@ func (a *Agent) answer(fc FollowupComplaint, reply *seal.ReplyKey) Answer {
 	sort.Strings(ans.Bodies)
 	ans.Read = read && !answered
 	for _, e := range fc.Events {
-		ans.History = append(ans.History, AnswerEvent{Time: e.At, State: qorgau.ComplaintState(e.State), Body: e.Body})
+		ev := AnswerEvent{Time: e.At, State: qorgau.ComplaintState(e.State), Body: e.Body, To: e.To, Outcome: qorgau.Outcome(e.Outcome)}
+		if e.Term != "" {
+			if d, err := time.Parse("2006-01-02", e.Term); err == nil {
+				ev.Term = d
+			}
+		}
+		for _, k := range e.Evidence {
+			ev.Evidence = append(ev.Evidence, qorgau.Evidence(k))
+		}
+		ans.History = append(ans.History, ev)
 	}
 	for _, r := range fc.Replies {
 		text, err := seal.OpenReply(r.Ciphertext, reply.Identities()...)

@@ -200,18 +200,25 @@ type FollowupReply struct {
 	Ciphertext []byte    `json:"ciphertext"`
 }
 
+// FollowupEvent is a step of a complaint's history with its facts.
+type FollowupEvent struct {
+	Body     string    `json:"body"`
+	At       time.Time `json:"at"`
+	State    string    `json:"state"`
+	Term     string    `json:"term,omitempty"`     // YYYY-MM-DD: last day of an extended or missed term
+	To       string    `json:"to,omitempty"`       // the body a complaint was redirected to
+	Outcome  string    `json:"outcome,omitempty"`  // qorgau.Outcome of a closing
+	Evidence []string  `json:"evidence,omitempty"` // kinds of evidence the body considered
+}
+
 // FollowupComplaint is a complaint's status as a kiosk shows it to the
 // person holding its receipt code.
 type FollowupComplaint struct {
 	ID       int64             `json:"complaint"`
 	Received time.Time         `json:"received"`
 	Bodies   map[string]string `json:"bodies"`
-	Events   []struct {
-		Body  string    `json:"body"`
-		At    time.Time `json:"at"`
-		State string    `json:"state"`
-	} `json:"events"`
-	Replies []FollowupReply `json:"replies"`
+	Events   []FollowupEvent   `json:"events"`
+	Replies  []FollowupReply   `json:"replies"`
 }
 
 // Followup fetches the status history and sealed answers of the complaints

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"qorgau.kz/qorgau"
@@ -231,9 +232,47 @@ type ComplaintEvent struct {
 	Actor     string // a member's name, "system" or "complainant"
 	State     qorgau.ComplaintState
 	Event     string // qorgau.EventOverdue and the like; "" for a change of state
-	Detail    string
-	LogIndex  int64     // the status leaf that records it
-	NewDue    time.Time // for an extension: the new end of the term
+	// Reason is the member's own words: why the term was extended or the
+	// complaint redirected. It is shown as typed, in no catalogue.
+	Reason string
+	// The facts of the event, which readers see in their own language.
+	Term     string            // YYYY-MM-DD: the extended term's end, or the missed term's for an overdue event
+	To       string            // a redirection's new body
+	Outcome  qorgau.Outcome    // how a closed copy ended
+	Evidence []qorgau.Evidence // what the body considered before closing
+	Device   string            // the terminal where the complainant read the answer
+	LogIndex int64             // the status leaf that records it
+	NewDue   time.Time         // for an extension: the new end of the term
+}
+
+// eventColumns are the stored columns of a ComplaintEvent, in the order
+// eventArgs and scanEvent use.
+const eventColumns = `complaint, body, at, actor, state, event, reason, term, to_body, outcome, evidence, device, log_index`
+
+func eventArgs(ev *ComplaintEvent) []any {
+	kinds := make([]string, len(ev.Evidence))
+	for i, e := range ev.Evidence {
+		kinds[i] = string(e)
+	}
+	return []any{ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(ev.State), ev.Event, ev.Reason,
+		ev.Term, ev.To, string(ev.Outcome), strings.Join(kinds, ","), ev.Device, ev.LogIndex}
+}
+
+func scanEvent(rows *sql.Rows) (ComplaintEvent, error) {
+	var e ComplaintEvent
+	var evidence string
+	err := rows.Scan(&e.Complaint, &e.Body, &e.At, &e.Actor, &e.State, &e.Event, &e.Reason,
+		&e.Term, &e.To, &e.Outcome, &evidence, &e.Device, &e.LogIndex)
+	if err != nil {
+		return e, err
+	}
+	if evidence != "" {
+		for _, k := range strings.Split(evidence, ",") {
+			e.Evidence = append(e.Evidence, qorgau.Evidence(k))
+		}
+	}
+	e.At = e.At.UTC()
+	return e, nil
 }
 
 // Reply is an answer to a complainant, sealed to their reply key and the
@@ -275,8 +314,8 @@ func (db *DB) RecordEvent(ctx context.Context, ev *ComplaintEvent, reply *Reply)
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_events (complaint, body, at, actor, state, event, detail, log_index)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(ev.State), ev.Event, ev.Detail, ev.LogIndex); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_events (`+eventColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, eventArgs(ev)...); err != nil {
 			return fmt.Errorf("record event: %w", err)
 		}
 		if reply != nil {
@@ -291,7 +330,7 @@ func (db *DB) RecordEvent(ctx context.Context, ev *ComplaintEvent, reply *Reply)
 
 // ComplaintEvents returns a complaint's events, oldest first.
 func (db *DB) ComplaintEvents(ctx context.Context, complaint int64) ([]ComplaintEvent, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT complaint, body, at, actor, state, event, detail, log_index FROM complaint_events
+	rows, err := db.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM complaint_events
 		WHERE complaint = $1 ORDER BY at, log_index`, complaint)
 	if err != nil {
 		return nil, fmt.Errorf("complaint events: %w", err)
@@ -299,11 +338,10 @@ func (db *DB) ComplaintEvents(ctx context.Context, complaint int64) ([]Complaint
 	defer rows.Close()
 	var list []ComplaintEvent
 	for rows.Next() {
-		var e ComplaintEvent
-		if err := rows.Scan(&e.Complaint, &e.Body, &e.At, &e.Actor, &e.State, &e.Event, &e.Detail, &e.LogIndex); err != nil {
-			return nil, err
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("complaint events: %w", err)
 		}
-		e.At = e.At.UTC()
 		list = append(list, e)
 	}
 	return list, rows.Err()
@@ -457,13 +495,13 @@ func (db *DB) Redirect(ctx context.Context, ev *ComplaintEvent, cp *ComplaintCop
 		if !state.CanBecome(qorgau.StateRedirected) {
 			return qorgau.Errorf(ECONFLICT, "complaint %d is %s for %s and cannot be redirected", ev.Complaint, state, ev.Body)
 		}
+		ev.State, ev.Event = qorgau.StateRedirected, ""
 		stmts := []struct {
 			q    string
 			args []any
 		}{
 			{`UPDATE complaint_bodies SET state = $1 WHERE complaint = $2 AND body = $3`, []any{string(qorgau.StateRedirected), ev.Complaint, ev.Body}},
-			{`INSERT INTO complaint_events (complaint, body, at, actor, state, event, detail, log_index) VALUES ($1, $2, $3, $4, $5, '', $6, $7)`,
-				[]any{ev.Complaint, ev.Body, ev.At.UTC(), ev.Actor, string(qorgau.StateRedirected), ev.Detail, ev.LogIndex}},
+			{`INSERT INTO complaint_events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, eventArgs(ev)},
 			{`INSERT INTO complaint_copies (complaint, body, from_body, ciphertext, created_at, log_index) VALUES ($1, $2, $3, $4, $5, $6)`,
 				[]any{cp.Complaint, cp.Body, cp.FromBody, cp.Ciphertext, cp.Created.UTC(), cp.LogIndex}},
 			{`INSERT INTO complaint_bodies (complaint, body, state, delivered_at, due_at) VALUES ($1, $2, $3, $4, $5)`,

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +50,12 @@ type apiEvent struct {
 	State    string    `json:"state"`
 	Event    string    `json:"event,omitempty"`
 	Actor    string    `json:"actor"`
-	Detail   string    `json:"detail,omitempty"`
+	Reason   string    `json:"reason,omitempty"`   // the member's own words
+	Term     string    `json:"term,omitempty"`     // YYYY-MM-DD: extended or missed term
+	To       string    `json:"to,omitempty"`       // a redirection's new body
+	Outcome  string    `json:"outcome,omitempty"`  // a closing's outcome
+	Evidence []string  `json:"evidence,omitempty"` // kinds of evidence considered
+	Device   string    `json:"device,omitempty"`   // where the answer was read
 	LogIndex int64     `json:"log_index"`
 }
 
@@ -69,7 +73,12 @@ func (s *Server) apiComplaint(w http.ResponseWriter, r *request) error {
 	}
 	events := []apiEvent{}
 	for _, e := range rd.events {
-		events = append(events, apiEvent{e.At, e.Body, string(e.State), e.Event, e.Actor, e.Detail, e.LogIndex})
+		ae := apiEvent{At: e.At, Body: e.Body, State: string(e.State), Event: e.Event, Actor: e.Actor, Reason: e.Reason,
+			Term: e.Term, To: e.To, Outcome: string(e.Outcome), Device: e.Device, LogIndex: e.LogIndex}
+		for _, k := range e.Evidence {
+			ae.Evidence = append(ae.Evidence, string(k))
+		}
+		events = append(events, ae)
 	}
 	doc.Voice = nil // large; fetched on its own when played
 	left, overdue, _ := s.clock(mine.Due)
@@ -210,7 +219,7 @@ func (s *Server) reply(r *request, id int64, text string) error {
 	if err != nil {
 		return err
 	}
-	return s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateAnswered, r.User.Name, "", sealed)
+	return s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateAnswered, r.User.Name, sealed)
 }
 
 // extend extends the term to the end of the day until (YYYY-MM-DD).
@@ -225,16 +234,11 @@ func (s *Server) extend(r *request, id int64, until, reason string) error {
 // closeCopy closes the body's copy with an outcome and the evidence
 // considered.
 func (s *Server) closeCopy(r *request, id int64, outcome string, evidence []string) error {
-	if !slices.Contains(qorgau.Outcomes, qorgau.Outcome(outcome)) {
-		return qorgau.Errorf(qorgau.EINVALID, "choose an outcome")
+	kinds := make([]qorgau.Evidence, len(evidence))
+	for i, e := range evidence {
+		kinds[i] = qorgau.Evidence(e)
 	}
-	for _, e := range evidence {
-		if !slices.Contains(qorgau.EvidenceKinds, qorgau.Evidence(e)) {
-			return qorgau.Errorf(qorgau.EINVALID, "unknown kind of evidence %q", e)
-		}
-	}
-	detail := "outcome " + outcome + "; evidence " + strings.Join(evidence, ",")
-	return s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateClosed, r.User.Name, detail, nil)
+	return s.cfg.Complaints.Close(r.Context(), id, r.User.Body, r.User.Name, qorgau.Outcome(outcome), kinds)
 }
 
 // apiStats is the public statistics as JSON.

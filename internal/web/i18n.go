@@ -132,20 +132,42 @@ func (s *Server) localeFor(r *http.Request) *Locale {
 	return s.locale[defaultLanguage]
 }
 
-// EventDetail is a complaint event's detail in the reader's language. The
-// complaint service writes the fixed part of two details in English, for
-// the record: "until 2026-12-31: reason" for an extension and
-// "to PROS-KZ-71: reason" for a redirection; the reason is the member's
-// own words and stays as typed.
+// EventDetail is what a complaint event adds to its state, in the
+// reader's language: the facts the service stored as fields (the new or
+// missed term, the new body, the outcome and the evidence, the terminal of
+// a reading) from the catalogue, then the member's reason as typed.
 func (l *Locale) EventDetail(ev store.ComplaintEvent) string {
-	d := ev.Detail
+	var parts []string
 	switch {
-	case ev.Event == "" && ev.State == qorgau.StateExtended && strings.HasPrefix(d, "until "):
-		date, reason, _ := strings.Cut(strings.TrimPrefix(d, "until "), ": ")
-		return l.Tf("history.until", date) + ": " + reason
-	case ev.Event == "" && ev.State == qorgau.StateRedirected && strings.HasPrefix(d, "to "):
-		body, reason, _ := strings.Cut(strings.TrimPrefix(d, "to "), ": ")
-		return l.Tf("history.to", body) + ": " + reason
+	case ev.Term != "" && ev.Event == qorgau.EventOverdue:
+		parts = append(parts, l.Tf("history.noanswer", ev.Term))
+	case ev.Term != "":
+		parts = append(parts, l.Tf("history.until", ev.Term))
 	}
-	return d
+	if ev.To != "" {
+		parts = append(parts, l.Tf("history.to", ev.To))
+	}
+	if ev.Outcome != "" {
+		parts = append(parts, l.Tf("history.outcome", l.Enum("outcome", ev.Outcome)))
+		if len(ev.Evidence) == 0 {
+			parts = append(parts, l.T("history.noevidence"))
+		} else {
+			kinds := make([]string, len(ev.Evidence))
+			for i, k := range ev.Evidence {
+				kinds[i] = l.Enum("evidence", k)
+			}
+			parts = append(parts, l.Tf("history.evidence", strings.Join(kinds, ", ")))
+		}
+	}
+	if ev.Device != "" {
+		parts = append(parts, l.Tf("history.readat", ev.Device))
+	}
+	d := strings.Join(parts, "; ")
+	switch {
+	case ev.Reason == "":
+		return d
+	case d == "":
+		return ev.Reason
+	}
+	return d + ": " + ev.Reason
 }

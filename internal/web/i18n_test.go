@@ -190,15 +190,21 @@ func TestEventDetail(t *testing.T) {
 		ev   store.ComplaintEvent
 		want string
 	}{
-		{"ru", store.ComplaintEvent{State: qorgau.StateExtended, Detail: "until 2026-12-31: нужна экспертиза"}, "срок продлён до 2026-12-31: нужна экспертиза"},
-		{"kk", store.ComplaintEvent{State: qorgau.StateRedirected, Detail: "to PROS-KZ-71: not ours"}, "қайта жолданды: PROS-KZ-71: not ours"},
-		{"en", store.ComplaintEvent{State: qorgau.StateRedirected, Detail: "to NPM: x"}, "redirected to NPM: x"},
-		// A member's own words are left alone, even when they look alike.
-		{"ru", store.ComplaintEvent{State: qorgau.StateClosed, Detail: "to be continued"}, "to be continued"},
-		{"ru", store.ComplaintEvent{State: qorgau.StateExtended, Event: qorgau.EventOverdue, Detail: "until tomorrow"}, "until tomorrow"},
+		{"ru", store.ComplaintEvent{State: qorgau.StateExtended, Term: "2026-12-31", Reason: "нужна экспертиза"}, "срок продлён до 2026-12-31: нужна экспертиза"},
+		{"kk", store.ComplaintEvent{State: qorgau.StateRedirected, To: "PROS-KZ-71", Reason: "not ours"}, "қайта жолданды: PROS-KZ-71: not ours"},
+		{"en", store.ComplaintEvent{State: qorgau.StateRedirected, To: "NPM", Reason: "x"}, "redirected to NPM: x"},
+		{"ru", store.ComplaintEvent{State: qorgau.StateClosed, Outcome: qorgau.OutcomeUpheld,
+			Evidence: []qorgau.Evidence{qorgau.EvidenceMedical, qorgau.EvidenceFootage}}, "итог: удовлетворена; рассмотренные доказательства: медицинское освидетельствование, видеозаписи"},
+		{"en", store.ComplaintEvent{State: qorgau.StateClosed, Outcome: qorgau.OutcomeWithdrawn}, "outcome: withdrawn; no evidence named"},
+		{"kk", store.ComplaintEvent{State: qorgau.StateAnswerDelivered, Device: "T-1"}, "T-1 терминалында оқылды"},
+		{"ru", store.ComplaintEvent{State: qorgau.StateRegistered, Event: qorgau.EventOverdue, Term: "2026-12-31"}, "нет ответа к 2026-12-31"},
+		{"en", store.ComplaintEvent{State: qorgau.StateRegistered}, ""},
+		// A member's own words are shown as typed, even when they look
+		// like the old English text.
+		{"ru", store.ComplaintEvent{State: qorgau.StateExtended, Reason: "until tomorrow"}, "until tomorrow"},
 	} {
 		if got := locs[tt.lang].EventDetail(tt.ev); got != tt.want {
-			t.Errorf("%s %q = %q, want %q", tt.lang, tt.ev.Detail, got, tt.want)
+			t.Errorf("%s EventDetail(%+v) = %q, want %q", tt.lang, tt.ev, got, tt.want)
 		}
 	}
 }

@@ -271,7 +271,7 @@ func (s *Server) openForMember(r *request, id int64, why string) (*seal.Document
 	}
 	if mine.State == qorgau.StateDelivered {
 		// Opening registers it: from now on the body cannot say it never saw it.
-		if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateRegistered, r.User.Name, "opened", nil); err != nil {
+		if err := s.cfg.Complaints.Transition(r.Context(), id, r.User.Body, qorgau.StateRegistered, r.User.Name, nil); err != nil {
 			return nil, nil, nil, err
 		}
 		mine.State = qorgau.StateRegistered

@@ -16,10 +16,18 @@ type followupReply struct {
 	Ciphertext []byte    `json:"ciphertext"` // sealed to the reply key; JSON base64
 }
 
+// followupEvent is an event as the complainant sees it: the state and
+// its facts, which the kiosk words in the person's language. The member's
+// own words (a reason) stay in the console: the answer to the person is
+// the sealed reply.
 type followupEvent struct {
-	Body  string    `json:"body"`
-	At    time.Time `json:"at"`
-	State string    `json:"state"`
+	Body     string    `json:"body"`
+	At       time.Time `json:"at"`
+	State    string    `json:"state"`
+	Term     string    `json:"term,omitempty"`     // YYYY-MM-DD: last day of an extended or missed term
+	To       string    `json:"to,omitempty"`       // the body a complaint was redirected to
+	Outcome  string    `json:"outcome,omitempty"`  // how the body closed its copy
+	Evidence []string  `json:"evidence,omitempty"` // what it considered
 }
 
 type followupComplaint struct {
@@ -80,7 +88,11 @@ func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
 			case e.Event != "":
 				continue // the body's own bookkeeping
 			}
-			fc.Events = append(fc.Events, followupEvent{Body: e.Body, At: e.At, State: state})
+			fe := followupEvent{Body: e.Body, At: e.At, State: state, Term: e.Term, To: e.To, Outcome: string(e.Outcome)}
+			for _, k := range e.Evidence {
+				fe.Evidence = append(fe.Evidence, string(k))
+			}
+			fc.Events = append(fc.Events, fe)
 		}
 		slices.SortStableFunc(fc.Events, func(a, b followupEvent) int { return a.At.Compare(b.At) })
 		replies, err := s.db.Replies(r.Context(), id)
@@ -121,7 +133,7 @@ func (s *Server) terminalAnswerRead(w http.ResponseWriter, r *request) error {
 		if b.State != qorgau.StateAnswered {
 			continue
 		}
-		if err := s.cfg.Complaints.Transition(r.Context(), id, b.Body, qorgau.StateAnswerDelivered, "complainant", "read at "+r.Device.Device, nil); err != nil {
+		if err := s.cfg.Complaints.AnswerRead(r.Context(), id, b.Body, r.Device.Device); err != nil {
 			return err
 		}
 		delivered = append(delivered, b.Body)

@@ -175,6 +175,37 @@ func (p *page) ZoneIcon(k qorgau.ZoneKind) string {
 // Date formats a time for a person: day, month, year, hour and minute.
 func (p *page) Date(t time.Time) string { return t.Local().Format("02.01.2006 15:04") }
 
+// Day formats a calendar day as Date does.
+func (p *page) Day(t time.Time) string { return t.Format("02.01.2006") }
+
+// EventFacts words what a step of a complaint's history adds to its state
+// (the new or missed term, the new body, the outcome and what the body
+// checked), one line each, in the person's language.
+func (p *page) EventFacts(e kiosk.AnswerEvent) []string {
+	var out []string
+	if !e.Term.IsZero() {
+		key := "history.until"
+		if e.State == qorgau.EventOverdue {
+			key = "history.noanswer"
+		}
+		out = append(out, fmt.Sprintf(p.T(key), p.Day(e.Term)))
+	}
+	if e.To != "" {
+		out = append(out, fmt.Sprintf(p.T("history.to"), p.BodyName(e.To)))
+	}
+	if e.Outcome != "" {
+		out = append(out, fmt.Sprintf(p.T("history.outcome"), p.T("outcome."+string(e.Outcome))))
+	}
+	if len(e.Evidence) > 0 {
+		kinds := make([]string, len(e.Evidence))
+		for i, k := range e.Evidence {
+			kinds[i] = p.T("evidence." + string(k))
+		}
+		out = append(out, fmt.Sprintf(p.T("history.evidence"), strings.Join(kinds, ", ")))
+	}
+	return out
+}
+
 // audio returns the address of a spoken prompt.
 func audio(lang, key string) string { return "/audio/" + lang + "/" + key + ".ogg" }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"html"
 	"io"
 	"io/fs"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"unicode"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/kiosk"
 	"qorgau.kz/qorgau/internal/seal"
 )
 
@@ -145,6 +147,12 @@ func TestCataloguesHaveTheSameKeys(t *testing.T) {
 	}
 	for _, b := range qorgau.BodyKinds {
 		want = append(want, "body."+string(b))
+	}
+	for _, o := range qorgau.Outcomes {
+		want = append(want, "outcome."+string(o))
+	}
+	for _, e := range qorgau.EvidenceKinds {
+		want = append(want, "evidence."+string(e))
 	}
 	for _, s := range qorgau.ComplaintStates {
 		want = append(want, "state."+string(s))
@@ -581,5 +589,47 @@ func TestReviewAndReceiptNotes(t *testing.T) {
 	_, code, _ := s.b.lastSent()
 	if !strings.Contains(receipt, "/audio/en/sent.ogg /audio/en/d"+code[:1]+".ogg") {
 		t.Error("the receipt does not speak the code")
+	}
+}
+
+// TestAnswerHistoryFacts shows the facts of a complaint's history (the
+// new term, the new body, the outcome and what the body checked, the
+// missed term) in the person's language, from the catalogues.
+func TestAnswerHistoryFacts(t *testing.T) {
+	code := seal.NewReceiptCode()
+	filed := time.Date(2026, 11, 2, 9, 30, 0, 0, time.Local)
+	term := time.Date(2026, 12, 30, 0, 0, 0, 0, time.UTC)
+	want := map[string][]string{
+		"kk": {"Жаңа мерзім: 30.12.2026 дейін", "Мерзім 30.12.2026 аяқталды", "Жіберілген орган: Ұлттық алдын алу тетігі",
+			"Нәтижесі: шағымыңыз ішінара қанағаттандырылды", "Орган не тексерді: медициналық куәландыру, бейнежазбалар"},
+		"ru": {"Новый срок: до 30.12.2026", "Срок закончился 30.12.2026", "Передана в: Национальный превентивный механизм",
+			"Итог: жалоба удовлетворена частично", "Что проверил орган: медицинское освидетельствование, видеозаписи"},
+		"en": {"New term: until 30.12.2026", "The term ended on 30.12.2026", "Sent on to: National Preventive Mechanism",
+			"Result: your complaint was partly upheld", "What the body checked: a medical examination, video recordings"},
+	}
+	for _, lang := range Languages {
+		t.Run(lang, func(t *testing.T) {
+			s := newSite(t, Options{})
+			s.b.answers[code] = []kiosk.Answer{{
+				Complaint: 42, Filed: filed, Bodies: []string{"KZ-35-PROS", "KZ-NPM"}, State: qorgau.StateClosed,
+				History: []kiosk.AnswerEvent{
+					{Time: filed.Add(time.Hour), State: qorgau.StateExtended, Body: "KZ-35-PROS", Term: term},
+					{Time: filed.Add(2 * time.Hour), State: qorgau.EventOverdue, Body: "KZ-35-PROS", Term: term},
+					{Time: filed.Add(3 * time.Hour), State: qorgau.StateRedirected, Body: "KZ-35-PROS", To: "KZ-NPM"},
+					{Time: filed.Add(4 * time.Hour), State: qorgau.StateClosed, Body: "KZ-NPM", Outcome: qorgau.OutcomePartly,
+						Evidence: []qorgau.Evidence{qorgau.EvidenceMedical, qorgau.EvidenceFootage}},
+				},
+			}}
+			base := s.begin(lang)
+			if got := s.post(base+"check", url.Values{"code": {seal.FormatCode(code)}}); got != base+"answer" {
+				t.Fatalf("check went to %s, want %sanswer", got, base)
+			}
+			page := html.UnescapeString(s.page(base + "answer"))
+			for _, w := range want[lang] {
+				if !strings.Contains(page, w) {
+					t.Errorf("answer screen lacks %q", w)
+				}
+			}
+		})
 	}
 }
