@@ -117,6 +117,20 @@ func TestMonitorTestComplaint(t *testing.T) {
 			t.Errorf("%s = %v, want %d", what, err, status)
 		}
 	}
+	// A kiosk asks about a code before it seals a test complaint: a clear
+	// 400 or 403, and asking uses nothing.
+	checked := func(what, code string, status int) {
+		t.Helper()
+		err := kt.CheckTestCode(ctx, code)
+		var ae *kiosk.APIError
+		if status == http.StatusOK && err != nil || status != http.StatusOK && (!errors.As(err, &ae) || ae.Status != status) {
+			t.Errorf("checking %s = %v, want %d", what, err, status)
+		}
+	}
+	checked("a malformed code", "T7K2", http.StatusBadRequest)
+	checked("an unknown code", "1234 5678 9012 3456", http.StatusForbidden)
+	checked("the code", testCode, http.StatusOK)
+	checked("the code again", testCode, http.StatusOK)
 	r := p.routing
 	r.Test = true
 	refused("a test flag without a code", r, p.envelope, http.StatusBadRequest)
@@ -137,6 +151,7 @@ func TestMonitorTestComplaint(t *testing.T) {
 	r2 := p2.routing
 	r2.Test, r2.TestCode = true, testCode
 	refused("a second complaint with a used code", r2, p2.envelope, http.StatusForbidden)
+	checked("the used code", testCode, http.StatusForbidden)
 
 	// The prosecutor's member opens it; the NPM does not yet.
 	id := strconv.FormatInt(res.Complaint, 10)

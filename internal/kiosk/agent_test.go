@@ -3,6 +3,7 @@ package kiosk
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -478,5 +479,58 @@ func TestAgentVoice(t *testing.T) {
 	waitFor(t, "delivery", func() bool { return a.Status().Outbox == 0 })
 	if doc := f.open(0, "OMBUDSMAN"); doc.Voice == nil || !bytes.Equal(doc.Voice.Data, rec) || doc.Text != "" {
 		t.Errorf("the body got voice %v, text %q", doc.Voice != nil, doc.Text)
+	}
+}
+
+// TestAgentTestCode refuses a test complaint whose code the server refuses
+// when it is sent, queueing nothing; and a test envelope whose code the
+// server refuses at delivery (it expired in the outbox) is set aside
+// instead of holding up the complaints behind it.
+func TestAgentTestCode(t *testing.T) {
+	f := newFakeServer(t)
+	const good = "1111 2222 3333 4444"
+	f.testCodes = map[string]bool{good: true}
+	a := startAgent(t, agentConfig(f, t.TempDir()))
+	waitFor(t, "the first heartbeat", func() bool { return a.Online() })
+
+	for _, code := range []string{"1234 5678 9012 3456", "T7K2"} {
+		if err := a.CheckTestCode(context.Background(), code); !errors.Is(err, ErrTestCode) {
+			t.Errorf("CheckTestCode(%q) = %v, want ErrTestCode", code, err)
+		}
+		d := draft("Проверка НПМ.")
+		d.TestCode = code
+		if s, err := a.Send(context.Background(), d); !errors.Is(err, ErrTestCode) {
+			t.Errorf("Send with test code %q = %+v, %v; want ErrTestCode", code, s, err)
+		}
+	}
+	if got := a.Status().Outbox; got != 0 {
+		t.Errorf("outbox = %d after refused test codes, want 0", got)
+	}
+	if err := a.CheckTestCode(context.Background(), good); err != nil {
+		t.Errorf("CheckTestCode(good) = %v", err)
+	}
+
+	// Offline, the code cannot be asked about: the test is queued, and the
+	// code, used meanwhile, is refused at delivery.
+	f.down.Store(true)
+	waitFor(t, "the agent to notice the loss", func() bool { return !a.Online() })
+	d := draft("Проверка НПМ.")
+	d.TestCode = good
+	if s, err := a.Send(context.Background(), d); err != nil || !s.Queued {
+		t.Fatalf("Send offline with a test code = %+v, %v; want queued", s, err)
+	}
+	if _, err := a.Send(context.Background(), draft("Настоящая жалоба после теста.")); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.testCodes = nil
+	f.mu.Unlock()
+	f.down.Store(false)
+	waitFor(t, "the outbox to empty", func() bool { return a.Status().Outbox == 0 })
+	if n, _ := f.count(); n != 1 {
+		t.Fatalf("the server holds %d complaints, want the real one", n)
+	}
+	if doc := f.open(0, "PROS-KZ-35"); doc.Text != "Настоящая жалоба после теста." || doc.Test {
+		t.Errorf("delivered %q (test %v), want the real complaint", doc.Text, doc.Test)
 	}
 }

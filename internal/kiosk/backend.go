@@ -18,8 +18,14 @@ type Backend interface {
 	// bodies of the signed directory.
 	Info(ctx context.Context) (*Info, error)
 	// Send seals the draft to the chosen bodies and queues it for delivery.
-	// It returns at once, online or not, with the receipt code.
+	// It returns at once, online or not, with the receipt code. A test
+	// complaint whose code the server refuses is ErrTestCode, and nothing
+	// is queued.
 	Send(ctx context.Context, d *Draft) (*Sent, error)
+	// CheckTestCode asks whether a monitor's test code can be used: nil if
+	// so, ErrTestCode if the server refuses it, another error (ErrOffline)
+	// if it cannot be asked now; Send asks again.
+	CheckTestCode(ctx context.Context, code string) error
 	// Check fetches and decrypts the status history and answers of the
 	// complaints filed under a receipt code. An unknown code is ENOTFOUND.
 	Check(ctx context.Context, code string) ([]Answer, error)

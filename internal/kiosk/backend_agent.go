@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"time"
@@ -80,6 +82,23 @@ func (a *Agent) Send(ctx context.Context, d *Draft) (*Sent, error) {
 	from, until, err := IncidentWindow(now, d.When, d.PartOfDay)
 	if err != nil {
 		return nil, err
+	}
+	if d.TestCode != "" {
+		// Refused now, the monitor is told now; refused at delivery, the
+		// envelope would be set aside where no one sees it. A server that
+		// cannot be asked (offline, or slow: Send returns at once) checks
+		// the code when the envelope arrives.
+		if _, err := seal.ParseCode(d.TestCode); err != nil {
+			return nil, ErrTestCode
+		}
+		if a.Online() {
+			cctx, cancel := context.WithTimeout(ctx, testCodeWait)
+			err := a.CheckTestCode(cctx, d.TestCode)
+			cancel()
+			if errors.Is(err, ErrTestCode) {
+				return nil, err
+			}
+		}
 	}
 	doc := &seal.Document{V: seal.DocumentVersion, Kind: kind, Category: string(d.Category), Text: d.Text, Lang: d.Lang,
 		Facility: a.enrol.Facility, Zone: d.Zone, IncidentFrom: from, IncidentTo: until, Bodies: bodies,
@@ -165,6 +184,34 @@ func IncidentWindow(now time.Time, when, part string) (from, until time.Time, er
 		}
 	}
 	return from.UTC(), until.UTC(), nil
+}
+
+// testCodeWait bounds how long Send waits for the server's answer about a
+// test code.
+const testCodeWait = 5 * time.Second
+
+// ErrTestCode is a monitor's test code the server refuses: not 16 digits,
+// unknown, used or expired.
+var ErrTestCode = qorgau.Errorf(qorgau.EFORBIDDEN, "the test code is not valid: unknown, used or expired")
+
+// CheckTestCode implements Backend.
+func (a *Agent) CheckTestCode(ctx context.Context, code string) error {
+	c, err := seal.ParseCode(code)
+	if err != nil {
+		return ErrTestCode
+	}
+	err = a.c.CheckTestCode(ctx, seal.FormatCode(c))
+	a.seen(err)
+	var ae *APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusForbidden):
+		return ErrTestCode
+	case !reachable(err):
+		return fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	return err
 }
 
 // Check implements Backend.

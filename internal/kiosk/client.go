@@ -233,6 +233,14 @@ func (c *Client) Followup(ctx context.Context, lookupID string) ([]FollowupCompl
 	return out.Complaints, nil
 }
 
+// CheckTestCode asks the server whether a monitor's test code can be
+// used, without using it. A refused code is an *APIError with status 400
+// (malformed) or 403 (unknown, used or expired).
+func (c *Client) CheckTestCode(ctx context.Context, code string) error {
+	body, _ := json.Marshal(map[string]string{"test_code": code})
+	return c.do(ctx, http.MethodPost, "/api/terminal/v1/test-codes/check", "application/json", body, nil)
+}
+
 // AnswerRead tells the server the person read the answers to a complaint.
 func (c *Client) AnswerRead(ctx context.Context, complaint int64, lookupID string) error {
 	body, _ := json.Marshal(map[string]string{"lookup": lookupID})

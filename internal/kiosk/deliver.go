@@ -95,7 +95,10 @@ func (a *Agent) deliver(ctx context.Context, name string) error {
 	a.seen(err)
 	if err != nil {
 		var ae *APIError
-		if errors.As(err, &ae) && permanent(ae) {
+		if errors.As(err, &ae) && (permanent(ae) || it.Test && ae.Status == http.StatusForbidden) {
+			// A test complaint whose code expired or was used while it
+			// waited is refused for good too: set aside, it no longer
+			// holds up the complaints behind it.
 			a.log.Error("the server refused an envelope for good; kept in outbox/rejected", "item", name, "err", err)
 			if rerr := a.outbox.Reject(name); rerr != nil {
 				return rerr

@@ -69,6 +69,7 @@ type fakeServer struct {
 	heartbeats []qorgau.Heartbeat
 	journal    []qorgau.JournalEntry
 	usage      map[string]qorgau.UsageReport
+	testCodes  map[string]bool // usable test codes, as the kiosk formats them
 }
 
 type fakeComplaint struct {
@@ -173,6 +174,18 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			Zones: []qorgau.TerminalZone{{Code: "B1", Name: "Отряд 1", Kind: qorgau.ZoneCellBlock}}})
 	case r.Method == "POST" && path == "/api/terminal/v1/complaints":
 		f.submit(w, r, body, fail, answer)
+	case r.Method == "POST" && path == "/api/terminal/v1/test-codes/check":
+		var req struct {
+			Code string `json:"test_code"`
+		}
+		json.Unmarshal(body, &req)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.testCodes[req.Code] {
+			fail(http.StatusForbidden, "the test code is not valid")
+			return
+		}
+		answer(map[string]bool{"usable": true})
 	case r.Method == "GET" && strings.HasPrefix(path, "/api/terminal/v1/followup/"):
 		f.followup(strings.TrimPrefix(path, "/api/terminal/v1/followup/"), answer)
 	case r.Method == "POST" && strings.HasPrefix(path, "/api/terminal/v1/complaints/") && strings.HasSuffix(path, "/read"):
@@ -282,6 +295,10 @@ func (f *fakeServer) submit(w http.ResponseWriter, r *http.Request, body []byte,
 	urgent := q.Get("urgent") == "1" || cat.IsUrgent()
 	if urgent && !slices.Contains(bodies, "NPM") {
 		fail(http.StatusBadRequest, "an urgent complaint must also go to NPM")
+		return
+	}
+	if q.Get("test") == "1" && !f.testCodes[q.Get("test_code")] {
+		fail(http.StatusForbidden, "the test code is not valid")
 		return
 	}
 	sub := complaints.Submission{Device: "T-1", Facility: "EC-166-1", Region: "KZ-35", Bodies: bodies, Category: cat,

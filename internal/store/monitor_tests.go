@@ -29,6 +29,25 @@ func (db *DB) CreateMonitorTest(ctx context.Context, codeHash string, t *qorgau.
 // terminal learns nothing about which codes exist.
 var errBadTestCode = qorgau.Errorf(qorgau.EFORBIDDEN, "the test code is not valid: unknown, used or expired")
 
+// CheckMonitorTest returns nil if the test code with hash codeHash could
+// be used at now: it exists, is unused and has not expired. Anything else
+// is the EFORBIDDEN error ClaimMonitorTest would return. It changes
+// nothing: a kiosk asks before it seals and queues a test complaint.
+func (db *DB) CheckMonitorTest(ctx context.Context, codeHash string, now time.Time) error {
+	var expires time.Time
+	var used sql.NullTime
+	err := db.r.QueryRowContext(ctx, `SELECT expires_at, used_at FROM monitor_tests WHERE code_hash = $1`, codeHash).Scan(&expires, &used)
+	switch {
+	case err == sql.ErrNoRows:
+		return errBadTestCode
+	case err != nil:
+		return fmt.Errorf("check test code: %w", err)
+	case used.Valid || !now.Before(expires):
+		return errBadTestCode
+	}
+	return nil
+}
+
 // ClaimMonitorTest uses the test code with hash codeHash for the complaint
 // with idempotency id idem from device: it returns the test and true when
 // the code was unused and unexpired and is now used, or false when the code

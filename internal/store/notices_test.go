@@ -282,9 +282,21 @@ func TestMonitorTests(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, h := range []string{"nope", "hash-old"} {
+			if err := db.CheckMonitorTest(ctx, h, now); qorgau.ErrorCode(err) != qorgau.EFORBIDDEN {
+				t.Errorf("CheckMonitorTest(%s) = %v, want EFORBIDDEN", h, err)
+			}
 			if _, _, err := db.ClaimMonitorTest(ctx, h, "T-1", "complaint:T-1:a", now); qorgau.ErrorCode(err) != qorgau.EFORBIDDEN {
 				t.Errorf("ClaimMonitorTest(%s) = %v, want EFORBIDDEN", h, err)
 			}
+		}
+		// Asking changes nothing: the code can still be claimed.
+		for range 2 {
+			if err := db.CheckMonitorTest(ctx, "hash-1", now); err != nil {
+				t.Errorf("CheckMonitorTest(unused) = %v", err)
+			}
+		}
+		if err := db.CheckMonitorTest(ctx, "hash-1", mt.ExpiresAt); qorgau.ErrorCode(err) != qorgau.EFORBIDDEN {
+			t.Errorf("CheckMonitorTest at expiry = %v, want EFORBIDDEN", err)
 		}
 		got, fresh, err := db.ClaimMonitorTest(ctx, "hash-1", "T-1", "complaint:T-1:a", now)
 		if err != nil || !fresh || got.ID != mt.ID || got.CreatedBy != "n1" {
@@ -295,6 +307,9 @@ func TestMonitorTests(t *testing.T) {
 		}
 		if _, _, err := db.ClaimMonitorTest(ctx, "hash-1", "T-1", "complaint:T-1:b", now); qorgau.ErrorCode(err) != qorgau.EFORBIDDEN {
 			t.Errorf("a second complaint with a used code = %v, want EFORBIDDEN", err)
+		}
+		if err := db.CheckMonitorTest(ctx, "hash-1", now); qorgau.ErrorCode(err) != qorgau.EFORBIDDEN {
+			t.Errorf("CheckMonitorTest(used) = %v, want EFORBIDDEN", err)
 		}
 		// The complaint arrives at two bodies; a member of P reads it.
 		c := &store.Complaint{ID: 0, Idem: "complaint:T-1:a", Device: "T-1", Facility: "EC-166-1", Region: "KZ-35",

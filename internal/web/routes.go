@@ -122,6 +122,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /api/terminal/v1/directory", Terminal, nil, s.terminalDirectory)
 	s.route("GET /api/terminal/v1/facility", Terminal, nil, s.terminalFacility)
 	s.route("POST /api/terminal/v1/complaints", Terminal, nil, s.terminalSubmit)
+	s.route("POST /api/terminal/v1/test-codes/check", Terminal, nil, s.terminalTestCode)
 	s.route("GET /api/terminal/v1/complaints/{id}/receipt", Terminal, nil, s.terminalReceipt)
 	s.route("GET /api/terminal/v1/followup/{lookup}", Terminal, nil, s.terminalFollowup)
 	s.route("POST /api/terminal/v1/complaints/{id}/read", Terminal, nil, s.terminalAnswerRead)

@@ -101,6 +101,30 @@ func (s *Server) testCreate(w http.ResponseWriter, r *request) error {
 	return s.renderTests(w, r, http.StatusOK, seal.FormatCode(code), t.ExpiresAt)
 }
 
+// terminalTestCode answers a kiosk that asks, before it seals and queues a
+// monitor's test complaint, whether the code the monitor typed can be
+// used: 200 {"usable": true} if so; 400 if it is not a 16-digit code; 403,
+// the same for an unknown, used or expired code, otherwise. Nothing is
+// stored or used: the submission claims the code.
+//
+//	POST /api/terminal/v1/test-codes/check {"test_code": "1234 5678 9012 3456"}
+func (s *Server) terminalTestCode(w http.ResponseWriter, r *request) error {
+	var req struct {
+		Code string `json:"test_code"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	code, err := seal.ParseCode(req.Code)
+	if err != nil {
+		return qorgau.Errorf(qorgau.EINVALID, "a test code has 16 digits")
+	}
+	if err := s.db.CheckMonitorTest(r.Context(), testCodeHash(code), s.Now()); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"usable": true})
+}
+
 // claimTestCode checks a terminal's test code for the submission with the
 // envelope's idempotency id and uses it. It returns the test, and whether
 // this request used it (false for a retry of the same submission).

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -123,6 +124,13 @@ func (u *ui) post(w http.ResponseWriter, r *http.Request, s *session) bool {
 		}
 		d.Lang, d.Kind = s.lang, seal.KindComplaint
 		sent, err := u.b.Send(r.Context(), d)
+		if errors.Is(err, kiosk.ErrTestCode) {
+			// The code expired or was used while the monitor wrote: the
+			// test cannot be filed with it; a new code starts a new one.
+			s.wipe()
+			redirect(w, r, base+"monitor?e=testcode")
+			return false
+		}
 		if err != nil {
 			u.log.Error("kiosk ui: send", "err", err)
 			return fail("send")
@@ -173,6 +181,12 @@ func (u *ui) post(w http.ResponseWriter, r *http.Request, s *session) bool {
 		code := strings.TrimSpace(r.PostFormValue("code"))
 		if code == "" || len(code) > maxTestCode {
 			return fail("monitor")
+		}
+		// Asked now, so that a monitor with a bad code does not write a
+		// test complaint for nothing; if the server cannot be asked, Send
+		// asks again.
+		if err := u.b.CheckTestCode(r.Context(), code); errors.Is(err, kiosk.ErrTestCode) {
+			return fail("testcode")
 		}
 		s.wipe()
 		*d = kiosk.Draft{Lang: s.lang, Kind: seal.KindComplaint, TestCode: code}

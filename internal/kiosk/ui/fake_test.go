@@ -24,6 +24,8 @@ type fakeBackend struct {
 	reached   map[string]int
 	abandoned map[string]int
 	failSend  bool
+	// testCodes are the monitor's test codes the server would accept.
+	testCodes map[string]bool
 }
 
 func newFakeBackend() *fakeBackend {
@@ -47,6 +49,7 @@ func newFakeBackend() *fakeBackend {
 			Extra:   &kiosk.InfoDefault{TortureBodies: []string{"KZ-35-PROS", "KZ-NPM"}},
 		},
 		answers:   map[string][]kiosk.Answer{},
+		testCodes: map[string]bool{"T7K2": true},
 		reached:   map[string]int{},
 		abandoned: map[string]int{},
 	}
@@ -65,6 +68,9 @@ func (f *fakeBackend) Send(ctx context.Context, d *kiosk.Draft) (*kiosk.Sent, er
 	if f.failSend {
 		return nil, qorgau.Errorf(qorgau.EINTERNAL, "outbox full")
 	}
+	if d.TestCode != "" && !f.testCodes[d.TestCode] {
+		return nil, kiosk.ErrTestCode
+	}
 	c := *d
 	c.Bodies = slices.Clone(d.Bodies)
 	if d.Voice != nil {
@@ -78,6 +84,15 @@ func (f *fakeBackend) Send(ctx context.Context, d *kiosk.Draft) (*kiosk.Sent, er
 	code := seal.NewReceiptCode()
 	f.codes = append(f.codes, code)
 	return &kiosk.Sent{Code: seal.FormatCode(code), Queued: !f.info.Online, Printed: f.info.Printer}, nil
+}
+
+func (f *fakeBackend) CheckTestCode(ctx context.Context, code string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.testCodes[code] {
+		return kiosk.ErrTestCode
+	}
+	return nil
 }
 
 func (f *fakeBackend) Check(ctx context.Context, code string) ([]kiosk.Answer, error) {

@@ -394,7 +394,7 @@ func (u *ui) show(w http.ResponseWriter, r *http.Request, s *session) bool {
 // that an address cannot put arbitrary text on screen.
 func errorKey(e string) string {
 	switch e {
-	case "bodies", "category", "when", "text", "name", "code", "notfound", "send", "monitor", "voice":
+	case "bodies", "category", "when", "text", "name", "code", "notfound", "send", "monitor", "voice", "testcode":
 		return "error." + e
 	case "":
 		return ""

@@ -633,3 +633,40 @@ func TestAnswerHistoryFacts(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedTestCode tells a monitor at once that a test code cannot be
+// used, when it is typed and when the test complaint is sent, and sends
+// nothing.
+func TestRefusedTestCode(t *testing.T) {
+	for _, lang := range Languages {
+		t.Run(lang, func(t *testing.T) {
+			s := newSite(t, Options{})
+			base := s.begin(lang)
+			msg := html.EscapeString(s.locale(lang).T("error.testcode"))
+			if got := s.post(base+"monitor", url.Values{"code": {"1111 2222 3333 4444"}}); got != base+"monitor?e=testcode" {
+				t.Fatalf("an unknown code went to %s, want the monitor screen with the error", got)
+			}
+			if page := s.page(base + "monitor?e=testcode"); !strings.Contains(page, msg) {
+				t.Errorf("the monitor screen does not say %q", msg)
+			}
+			if got := s.post(base+"monitor", url.Values{"code": {"T7K2"}}); got != base+"bodies" {
+				t.Fatalf("a good code went to %s, want the bodies", got)
+			}
+			s.compose(base, "Проверка НПМ.", "")
+			// The code expires while the monitor writes.
+			s.b.mu.Lock()
+			delete(s.b.testCodes, "T7K2")
+			s.b.mu.Unlock()
+			if got := s.post(base+"review", nil); got != base+"monitor?e=testcode" {
+				t.Fatalf("sending with an expired code went to %s, want the monitor screen with the error", got)
+			}
+			if _, _, n := s.b.lastSent(); n != 0 {
+				t.Errorf("the backend queued %d drafts, want none", n)
+			}
+			// The draft is gone: sending again starts over.
+			if got := s.post(base+"review", nil); got != base+"menu" {
+				t.Errorf("sending again went to %s, want the menu", got)
+			}
+		})
+	}
+}
