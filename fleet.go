@@ -59,11 +59,14 @@ const (
 	JournalSubmitted   JournalKind = "submitted" // an envelope queued or delivered; never content
 	JournalTamperOpen  JournalKind = "tamper_open"
 	JournalTamperShut  JournalKind = "tamper_closed"
+	// JournalFull: the journal outgrew its size cap with entries the
+	// server does not hold yet; they are all kept, none is dropped.
+	JournalFull JournalKind = "journal_full"
 )
 
 // JournalKinds lists the kinds a server accepts.
 var JournalKinds = []JournalKind{JournalBoot, JournalShutdown, JournalHeartbeat, JournalNetworkLost,
-	JournalNetworkBack, JournalSubmitted, JournalTamperOpen, JournalTamperShut}
+	JournalNetworkBack, JournalSubmitted, JournalTamperOpen, JournalTamperShut, JournalFull}
 
 // JournalEntry is one record of a terminal's hash-chained local journal,
 // uploaded on reconnect (POST /api/terminal/v1/journal with

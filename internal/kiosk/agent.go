@@ -38,8 +38,11 @@ type Config struct {
 	TamperFile string
 	// Printer is the ESC/POS receipt printer device; empty for none.
 	Printer string
-	HTTP    *http.Client
-	Logger  *slog.Logger
+	// JournalCap is the size in bytes at which the journal drops the
+	// entries the server holds (DefaultJournalCap if zero).
+	JournalCap int64
+	HTTP       *http.Client
+	Logger     *slog.Logger
 	// Heartbeat overrides the interval the server gives; 0 uses the
 	// server's.
 	Heartbeat time.Duration
@@ -225,6 +228,7 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	if a.journal, err = OpenJournal(a.path(fileJournal), a.boot, cfg.Now); err != nil {
 		return nil, err
 	}
+	a.journal.Cap = cfg.JournalCap
 	if a.usage, err = openUsage(a.path(fileUsage), cfg.Now); err != nil {
 		return nil, err
 	}

@@ -534,3 +534,43 @@ func TestAgentTestCode(t *testing.T) {
 		t.Errorf("delivered %q (test %v), want the real complaint", doc.Text, doc.Test)
 	}
 }
+
+// TestAgentJournalRotates runs an agent whose journal has a small cap:
+// the entries the server acknowledged leave the disk, and the server
+// still receives one unbroken chain.
+func TestAgentJournalRotates(t *testing.T) {
+	f := newFakeServer(t)
+	dir := t.TempDir()
+	cfg := agentConfig(f, dir)
+	cfg.JournalCap = 2 << 10
+	a := startAgent(t, cfg)
+	waitFor(t, "the first heartbeat", func() bool { return a.Online() })
+	for i := range 20 {
+		if _, err := a.Send(context.Background(), draft(fmt.Sprintf("Жалоба %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the outbox to empty", func() bool { return a.Status().Outbox == 0 })
+	path := filepath.Join(dir, fileJournal)
+	waitFor(t, "the server to hold the journal and the file to shrink", func() bool {
+		f.mu.Lock()
+		held := int64(len(f.journal))
+		f.mu.Unlock()
+		st, err := os.Stat(path)
+		return err == nil && held == a.Status().Journal && st.Size() < cfg.JournalCap
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := qorgau.CheckJournal(0, qorgau.JournalGenesis, f.journal); err != nil {
+		t.Errorf("the server's copy of the journal: %v", err)
+	}
+	if len(f.journal) < 40 {
+		t.Errorf("the server holds %d entries, want at least 40 (queued and delivered for each complaint)", len(f.journal))
+	}
+	a.journal.mu.Lock()
+	anchored := a.journal.anchor.Seq
+	a.journal.mu.Unlock()
+	if anchored == 0 {
+		t.Error("the journal was never rotated")
+	}
+}

@@ -90,6 +90,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 
 // uploadJournal sends the entries that follow the server's seq.
 func (a *Agent) uploadJournal(ctx context.Context, seq int64) {
+	a.ackJournal(seq)
 	for seq < a.journal.Last().Seq {
 		entries, err := a.journal.After(seq, 500)
 		if err != nil || len(entries) == 0 {
@@ -106,6 +107,7 @@ func (a *Agent) uploadJournal(ctx context.Context, seq int64) {
 			return
 		}
 		seq = got
+		a.ackJournal(seq)
 		a.mu.Lock()
 		a.journalSrv = seq
 		a.mu.Unlock()
