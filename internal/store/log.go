@@ -242,7 +242,7 @@ func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves
 	for i, r := range runs {
 		ids[i], hs[i] = r.first, r.hashes
 	}
-	_, err := a.db.w.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
+	_, err := a.db.logw.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
 		idx, kinds, entries, idems, salts, objects, ids, hs, cp.Size, cp.Root[:], string(cp.Note))
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23502" && pe.ColumnName == "root" {
