@@ -174,9 +174,17 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 			n -= k
 		}
 	}
+	latest, err := a.prepare(ctx, "latest", `SELECT MAX(size) FROM log_checkpoints`)
+	if err != nil {
+		return err
+	}
+	checkpoint, err := a.prepare(ctx, "checkpoint", `INSERT INTO log_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)`)
+	if err != nil {
+		return err
+	}
 	return a.db.inTx(ctx, func(tx *sql.Tx) error {
 		var size sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(size) FROM log_checkpoints`).Scan(&size); err != nil {
+		if err := tx.StmtContext(ctx, latest).QueryRowContext(ctx).Scan(&size); err != nil {
 			return err
 		}
 		if size.Int64 != prevSize {
@@ -195,8 +203,7 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO log_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4)`,
-			cp.Size, cp.Root[:], string(cp.Note), at)
+		_, err = tx.StmtContext(ctx, checkpoint).ExecContext(ctx, cp.Size, cp.Root[:], string(cp.Note), at)
 		return err
 	})
 }
@@ -235,7 +242,7 @@ func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves
 	for i, r := range runs {
 		ids[i], hs[i] = r.first, r.hashes
 	}
-	_, err := a.db.w.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
+	_, err := a.db.logw.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
 		idx, kinds, entries, idems, salts, objects, ids, hs, cp.Size, cp.Root[:], string(cp.Note))
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23502" && pe.ColumnName == "root" {
@@ -293,7 +300,18 @@ func (a *LogAppender) stmt(ctx context.Context, table string, ncols, k int) (*sq
 	sb.WriteString(table)
 	sb.WriteString(" VALUES ")
 	a.db.placeholders(&sb, k, ncols)
-	s, err := a.db.w.PrepareContext(ctx, sb.String())
+	return a.prepare(ctx, key, sb.String())
+}
+
+// prepare returns the statement prepared under key, preparing query if
+// there is none yet. Preparing outside the batch's transaction matters
+// (see appendSQLite); preparing once saves SQLite parsing the same text
+// for every batch, which at one entry a batch is a good part of its CPU.
+func (a *LogAppender) prepare(ctx context.Context, key, query string) (*sql.Stmt, error) {
+	if s, ok := a.stmts[key]; ok {
+		return s, nil
+	}
+	s, err := a.db.w.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -28,9 +28,13 @@ import (
 // DB is an open Qorgau database.
 type DB struct {
 	dialect dialect
-	w       *sql.DB // the only connection pool that writes (one connection on SQLite)
+	w       *sql.DB // the pool that writes (one connection on SQLite), but for logw
 	r       *sql.DB // reads; the same pool as w on PostgreSQL
-	url     string
+	// logw writes the complaint log's batches on PostgreSQL: one
+	// connection whose prepared statements always use a generic plan (see
+	// logPoolURL); nil on SQLite.
+	logw *sql.DB
+	url  string
 
 	// Now returns the current time. Tests replace it.
 	Now func() time.Time
@@ -52,6 +56,18 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.w.SetMaxIdleConns(32)
 		db.w.SetConnMaxIdleTime(5 * time.Minute)
 		db.r = db.w
+		lurl, err := logPoolURL(url)
+		if err != nil {
+			db.w.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		if db.logw, err = sql.Open("pgx", lurl); err != nil {
+			db.w.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.logw.SetMaxOpenConns(1)
+		db.logw.SetMaxIdleConns(1)
+		db.logw.SetConnMaxIdleTime(5 * time.Minute)
 	default:
 		db.dialect = sqliteDialect
 		path := strings.TrimPrefix(url, "sqlite:")
@@ -96,9 +112,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // Close closes both pools.
 func (db *DB) Close() error {
 	err := db.w.Close()
-	if db.r != db.w {
-		if rerr := db.r.Close(); err == nil {
-			err = rerr
+	for _, p := range []*sql.DB{db.r, db.logw} {
+		if p != nil && p != db.w {
+			if perr := p.Close(); err == nil {
+				err = perr
+			}
 		}
 	}
 	return err
@@ -110,7 +128,7 @@ func (db *DB) Engine() string { return db.dialect.name }
 // Pools returns the connection pools by name, for metrics.
 func (db *DB) Pools() map[string]*sql.DB {
 	if db.r == db.w {
-		return map[string]*sql.DB{"main": db.w}
+		return map[string]*sql.DB{"main": db.w, "log": db.logw}
 	}
 	return map[string]*sql.DB{"write": db.w, "read": db.r}
 }

@@ -296,3 +296,60 @@ func dropGuards(t *testing.T, raw *sql.DB, url string) {
 		}
 	}
 }
+
+// TestSQLitePageSize checks that a new SQLite database gets 8 KiB pages
+// and WAL, and that a database made with SQLite's default 4 KiB pages
+// opens, migrates and keeps them.
+func TestSQLitePageSize(t *testing.T) {
+	ctx := context.Background()
+	pageSize := func(path string) (int, string) {
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		var n int
+		var mode string
+		if err := raw.QueryRow(`PRAGMA page_size`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return n, mode
+	}
+
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	db, err := store.Open(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if n, mode := pageSize(fresh); n != 8192 || mode != "wal" {
+		t.Errorf("new database: page size %d, journal mode %s; want 8192, wal", n, mode)
+	}
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`PRAGMA page_size = 4096; CREATE TABLE t (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err = store.Open(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if n, mode := pageSize(old); n != 4096 || mode != "wal" {
+		t.Errorf("existing database: page size %d, journal mode %s; want 4096, wal", n, mode)
+	}
+}

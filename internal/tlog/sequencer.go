@@ -76,7 +76,7 @@ type result struct {
 	index    int64
 	salt     []byte
 	record   []byte
-	proofs   sumtlog.HashReader // the batch's hashes, for the inclusion proof
+	proofs   hashMap // the batch's hashes, for the inclusion proof
 	size     int64
 	cp       []byte
 }
@@ -135,7 +135,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
 	if res.existing >= 0 {
 		return l.Receipt(ctx, res.existing)
 	}
-	proof, err := sumtlog.ProveRecord(res.size, res.index, res.proofs)
+	proof, err := res.proofs.prove(res.size, res.index)
 	if err != nil {
 		return nil, fmt.Errorf("prove log entry %d: %w", res.index, err)
 	}
