@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"qorgau.kz/qorgau"
 )
 
 // The complaint log's storage (see internal/tlog for what it means). Three
@@ -642,19 +644,31 @@ func (db *DB) ScanLogCheckpoints(ctx context.Context, fn func(cp LogCheckpoint) 
 	return nil
 }
 
-// EraseLogObject removes the object and salt of the leaf at index, leaving
-// the leaf and the tree as they are. Erasing twice is not an error; an
-// index with no leaf is an ENOTFOUND error.
-func (db *DB) EraseLogObject(ctx context.Context, index int64) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE log_leaves SET salt = NULL, object = NULL,
-		erased_at = COALESCE(erased_at, $2) WHERE idx = $1`, index, db.now())
-	if err != nil {
+// EraseLogObject removes the object and salt of the leaf at index,
+// leaving the leaf and the tree as they are, and appends audit, if not
+// nil, to the audit log in the same transaction. An index with no leaf is
+// an ENOTFOUND error; a leaf already erased is an ECONFLICT error, and
+// nothing is written.
+func (db *DB) EraseLogObject(ctx context.Context, index int64, audit *qorgau.AuditRecord) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var erased bool
+		err := tx.QueryRowContext(ctx, `SELECT salt IS NULL FROM log_leaves WHERE idx = $1`, index).Scan(&erased)
+		if err != nil {
+			return notFound(err, "log entry %d not found", index)
+		}
+		if erased {
+			return qorgauErrorf(ECONFLICT, "log entry %d is already erased", index)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE log_leaves SET salt = NULL, object = NULL, erased_at = $2 WHERE idx = $1`, index, db.now()); err != nil {
+			return err
+		}
+		if audit != nil {
+			return db.appendAudit(ctx, tx, audit)
+		}
+		return nil
+	})
+	if err != nil && qorgau.ErrorCode(err) == "" {
 		return fmt.Errorf("erase log object %d: %w", index, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("erase log object %d: %w", index, err)
-	} else if n == 0 {
-		return qorgauErrorf(ENOTFOUND, "log entry %d not found", index)
-	}
-	return nil
+	return err
 }

@@ -166,13 +166,19 @@ func TestLog(t *testing.T) {
 		}
 
 		// Erase.
-		if err := db.EraseLogObject(ctx, 42); err != nil {
+		if err := db.EraseLogObject(ctx, 42, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditLogErased, Target: "log/42", Detail: "reason=test"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.EraseLogObject(ctx, 42); err != nil {
-			t.Errorf("second EraseLogObject = %v", err)
+		if recs, err := db.AuditRecords(ctx, qorgau.AuditFilter{}); err != nil || len(recs) != 1 || recs[0].Target != "log/42" {
+			t.Errorf("audit after EraseLogObject = %+v, %v", recs, err)
 		}
-		if err := db.EraseLogObject(ctx, size); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		if err := db.EraseLogObject(ctx, 42, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditLogErased, Target: "log/42"}); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("second EraseLogObject = %v, want ECONFLICT", err)
+		}
+		if recs, _ := db.AuditRecords(ctx, qorgau.AuditFilter{}); len(recs) != 1 {
+			t.Errorf("a refused erasure was audited: %d records", len(recs))
+		}
+		if err := db.EraseLogObject(ctx, size, nil); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("EraseLogObject(size) = %v, want ENOTFOUND", err)
 		}
 		if l, err := db.LogLeaf(ctx, 42); err != nil || l.Salt != nil || l.Object != nil || string(l.Entry) != "entry 42" {

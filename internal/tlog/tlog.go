@@ -318,13 +318,15 @@ func (l *Log) Object(ctx context.Context, index int64) (salt, object []byte, err
 // Erase deletes the object and salt of the entry at index, for good: the
 // leaf stays, so the tree, the checkpoints and every receipt already issued
 // remain valid, but nobody can learn from the log what the leaf committed
-// to. Erasing an erased entry is not an error; an index beyond the latest
-// checkpoint is an ENOTFOUND error. The caller audits who erased what.
-func (l *Log) Erase(ctx context.Context, index int64) error {
+// to. audit, if not nil, says who erased it and why, and is appended to
+// the audit log in the same transaction. Erasing an erased entry is an
+// ECONFLICT error; an index beyond the latest checkpoint is an ENOTFOUND
+// error.
+func (l *Log) Erase(ctx context.Context, index int64, audit *qorgau.AuditRecord) error {
 	if index < 0 || index >= l.pub.Load().size {
 		return qorgau.Errorf(qorgau.ENOTFOUND, "log entry %d not found", index)
 	}
-	return l.db.EraseLogObject(ctx, index)
+	return l.db.EraseLogObject(ctx, index, audit)
 }
 
 // ConsistencyProof returns the RFC 6962 proof that the tree of size old is

@@ -615,13 +615,13 @@ func TestErase(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			receipts = append(receipts, mustAppend(t, l, entry(i)))
 		}
-		if err := l.Erase(ctx, 2); err != nil {
+		if err := l.Erase(ctx, 2, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := l.Erase(ctx, 2); err != nil {
-			t.Errorf("second Erase = %v, want nil", err)
+		if err := l.Erase(ctx, 2, nil); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("second Erase = %v, want ECONFLICT", err)
 		}
-		if err := l.Erase(ctx, 5); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		if err := l.Erase(ctx, 5, nil); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("Erase(5) = %v, want ENOTFOUND", err)
 		}
 		if _, _, err := l.Object(ctx, 2); !errors.Is(err, ErrErased) || qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
