@@ -90,7 +90,9 @@ var errStopped = errors.New("the log is not running")
 // content differs, or its object was erased, the error has code ECONFLICT.
 // An invalid entry is an EINVALID error. Append waits for Run; if ctx ends
 // first it returns ctx's error, and the entry may or may not be in the log:
-// retry with the same idempotency id to find out.
+// retry with the same idempotency id to find out. On a standby (see Lead)
+// the error has code EUNAVAILABLE: retry shortly, perhaps on another
+// server.
 func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
@@ -103,6 +105,9 @@ func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
 	req.record = rec.appendText(nil)
 	req.leaf = sumtlog.RecordHash(req.record)
 
+	if l.standby.Load() {
+		return nil, errStandby
+	}
 	select {
 	case <-l.stopped:
 		return nil, errStopped

@@ -100,6 +100,10 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives the log's few messages; nil discards them.
 	Logger *slog.Logger
+	// Standby opens the log as a standby, for a server that runs Lead
+	// rather than Run: Append refuses (EUNAVAILABLE) until Lead makes
+	// this server the sequencer.
+	Standby bool
 }
 
 // Limits of an entry.
@@ -129,6 +133,7 @@ type Log struct {
 
 	queue   chan *request
 	running atomic.Bool
+	standby atomic.Bool   // see Lead
 	stopped chan struct{} // closed when Run returns
 
 	// tree is the sequencer's view of the tree: the size it has prepared
@@ -230,6 +235,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config) (*Log, error) {
 		stopped:   make(chan struct{}),
 	}
 	l.stateSaved.Store(-1)
+	l.standby.Store(cfg.Standby)
 	if l.now == nil {
 		l.now = time.Now
 	}
