@@ -45,6 +45,10 @@ const (
 	AuditFlagClearRequested = "torture.flag.clear.requested"
 	AuditFlagCleared        = "torture.flag.cleared"
 	AuditComplaintAssigned  = "complaint.assigned"
+	// AuditLogErased is written with the crypto-shredding of a log
+	// entry's object and salt (qorgau admin log erase); Detail holds
+	// the reason.
+	AuditLogErased = "log.erased"
 )
 
 // AuditRecord is one entry of the append-only, hash-chained audit log. Hash

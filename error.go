@@ -23,6 +23,9 @@ const (
 	ETOOMANY      = "too_many_requests"
 	ETOOLARGE     = "too_large"
 	EUNSUPPORTED  = "unsupported_media_type"
+	// EUNAVAILABLE is a refusal to retry shortly, as from a standby
+	// server while another is the complaint log's sequencer.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an error with a code from the vocabulary above and a message that

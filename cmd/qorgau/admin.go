@@ -43,6 +43,8 @@ Commands:
   source list | revoke --name N   list camera sources, or stop one's token
   audit verify                    check the hash chain of the audit log
   log key                         print the complaint log's verifier key
+  log erase --index N --reason TEXT
+                                  crypto-shred a log entry's object and salt (audited)
   holidays import FILE.csv | list the working-day calendar's imported days
 
 Roles: admin, member (needs --body), npm, liaison (needs --facility), auditor.

@@ -167,8 +167,19 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	if err != nil {
 		return err
 	}
+	// On SQLite this is the only server; on PostgreSQL one of several,
+	// which elect the log's sequencer (tlog.Log.Lead).
+	shared := db.Engine() == "postgres"
+	if !shared {
+		release, err := lockData(f.data)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	clog, err := tlog.Open(ctx, db, tlog.Config{
 		Origin: origin, Signer: keys.logSigner, VerifierKey: keys.logVKey, StateFile: keys.stateFile, Logger: log,
+		Standby: shared,
 	})
 	if err != nil {
 		return fmt.Errorf("the complaint log failed its start-up check, so the server will not start: %w", err)
@@ -176,9 +187,19 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	loops, cancelLoops := context.WithCancel(ctx)
 	defer cancelLoops()
 	var background sync.WaitGroup
+	fatal := make(chan error, 1)
 	background.Go(func() {
-		if err := clog.Run(loops); err != nil {
+		if !shared {
+			if err := clog.Run(loops); err != nil {
+				log.Error("log sequencer stopped", "err", err)
+			}
+			return
+		}
+		if err := clog.Lead(loops, time.Second); err != nil {
+			// Lost the sequencer lock, or the takeover's check failed:
+			// stop, and let the supervisor start a standby again.
 			log.Error("log sequencer stopped", "err", err)
+			fatal <- err
 		}
 	})
 	if f.witnessPolicy != "" {
@@ -275,9 +296,11 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	var fatalErr error
 	select {
 	case err := <-errc:
 		return err
+	case fatalErr = <-fatal:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -286,6 +309,9 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	err = hs.Shutdown(shutdownCtx)
 	cancelLoops()
 	background.Wait()
+	if fatalErr != nil {
+		return fatalErr
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("requests still running after 10 s were cut off")
 		return nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"qorgau.kz/qorgau"
 )
 
 // The complaint log's storage (see internal/tlog for what it means). Three
@@ -120,25 +122,30 @@ func (a *LogAppender) Close() error {
 
 // AppendLogBatch appends one batch with a LogAppender used once; see
 // LogAppender.Append.
-func (db *DB) AppendLogBatch(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
+func (db *DB) AppendLogBatch(ctx context.Context, prevSize int64, at time.Time, leaves []LogLeaf, hashes []LogHash, cp *LogCheckpoint) error {
 	a := db.NewLogAppender()
 	defer a.Close()
-	return a.Append(ctx, prevSize, leaves, hashes, cp)
+	return a.Append(ctx, prevSize, at, leaves, hashes, cp)
 }
 
-// Append appends a batch of leaves, the stored hashes they create and the
-// checkpoint that covers them, atomically. prevSize is the size of the
-// latest checkpoint the caller knows; if the database's latest checkpoint
-// has another size, as when a second sequencer wrote to the same database,
-// nothing is written and the error has code ECONFLICT. A leaf index,
-// idempotency id, stored hash or checkpoint size that already exists is
-// also an ECONFLICT error.
-func (a *LogAppender) Append(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
+// Append appends, atomically, a batch of leaves created at at, the stored
+// hashes they create, and cp, if not nil: the checkpoint of the log before
+// the batch (size prevSize). A checkpoint is signed only after the leaves
+// it covers have committed, so it travels with the next batch, or alone
+// (no leaves). prevSize is the number of leaves the caller knows; if the
+// database holds another number, as when a second sequencer wrote to the
+// same database, nothing is written and the error has code ECONFLICT. A
+// leaf index, idempotency id, stored hash or checkpoint size that already
+// exists is also an ECONFLICT error.
+func (a *LogAppender) Append(ctx context.Context, prevSize int64, at time.Time, leaves []LogLeaf, hashes []LogHash, cp *LogCheckpoint) error {
+	if cp != nil && cp.Size != prevSize {
+		return fmt.Errorf("append log batch at size %d: the checkpoint is of size %d", prevSize, cp.Size)
+	}
 	var err error
 	if a.db.dialect.name == "postgres" {
-		err = a.appendPostgres(ctx, prevSize, leaves, hashes, cp)
+		err = a.appendPostgres(ctx, prevSize, at, leaves, hashes, cp)
 	} else {
-		err = a.appendSQLite(ctx, prevSize, leaves, hashes, cp)
+		err = a.appendSQLite(ctx, prevSize, at, leaves, hashes, cp)
 	}
 	switch {
 	case err == errLogMovedOn:
@@ -155,8 +162,8 @@ var errLogMovedOn = errors.New("the log moved on")
 
 // appendSQLite writes a batch in one transaction of multi-row INSERTs,
 // each prepared once.
-func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
-	at := cp.At.UTC().Truncate(time.Microsecond)
+func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, at time.Time, leaves []LogLeaf, hashes []LogHash, cp *LogCheckpoint) error {
+	at = at.UTC().Truncate(time.Microsecond)
 	runs := hashRuns(hashes)
 	// Prepare the statements before the transaction: the write pool has
 	// one connection, which the transaction holds, so preparing on the
@@ -174,7 +181,7 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 			n -= k
 		}
 	}
-	latest, err := a.prepare(ctx, "latest", `SELECT MAX(size) FROM log_checkpoints`)
+	sizeNow, err := a.prepare(ctx, "size", `SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves`)
 	if err != nil {
 		return err
 	}
@@ -183,11 +190,11 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 		return err
 	}
 	return a.db.inTx(ctx, func(tx *sql.Tx) error {
-		var size sql.NullInt64
-		if err := tx.StmtContext(ctx, latest).QueryRowContext(ctx).Scan(&size); err != nil {
+		var size int64
+		if err := tx.StmtContext(ctx, sizeNow).QueryRowContext(ctx).Scan(&size); err != nil {
 			return err
 		}
-		if size.Int64 != prevSize {
+		if size != prevSize {
 			return errLogMovedOn
 		}
 		err := a.insert(ctx, tx, logLeavesTable, 7, len(leaves), func(args []any, i int) []any {
@@ -203,7 +210,10 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 		if err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, checkpoint).ExecContext(ctx, cp.Size, cp.Root[:], string(cp.Note), at)
+		if cp == nil {
+			return nil
+		}
+		_, err = tx.StmtContext(ctx, checkpoint).ExecContext(ctx, cp.Size, cp.Root[:], string(cp.Note), cp.At.UTC().Truncate(time.Microsecond))
 		return err
 	})
 }
@@ -211,22 +221,23 @@ func (a *LogAppender) appendSQLite(ctx context.Context, prevSize int64, leaves [
 // appendPostgresSQL writes a whole batch in one statement, hence one round
 // trip and one commit: the rows travel as arrays. Data-modifying WITH
 // clauses all run, so the size check cannot skip them; instead a failed
-// check makes the checkpoint's root NULL, which the NOT NULL constraint
-// turns into an error that undoes the whole statement.
+// check makes every leaf's index and the checkpoint's root NULL, which
+// the NOT NULL constraints turn into an error that undoes the whole
+// statement. The checkpoint ($11, …) is optional: no row when $11 is NULL.
 const appendPostgresSQL = `WITH guard AS (
-	SELECT COALESCE(MAX(size), 0) = $1 AS ok FROM log_checkpoints
+	SELECT COALESCE(MAX(idx) + 1, 0) = $1 AS ok FROM log_leaves
 ), leaves AS (
 	INSERT INTO log_leaves (idx, kind, entry, idem, created_at, salt, object)
-	SELECT t.idx, t.kind, t.entry, t.idem, $2, t.salt, t.object
-	FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::text[], $7::bytea[], $8::bytea[]) AS t (idx, kind, entry, idem, salt, object)
+	SELECT CASE WHEN guard.ok THEN t.idx END, t.kind, t.entry, t.idem, $2, t.salt, t.object
+	FROM guard, unnest($3::bigint[], $4::text[], $5::bytea[], $6::text[], $7::bytea[], $8::bytea[]) AS t (idx, kind, entry, idem, salt, object)
 ), hashes AS (
 	INSERT INTO log_hash_runs (first_id, hashes)
 	SELECT t.first_id, t.hashes FROM unnest($9::bigint[], $10::bytea[]) AS t (first_id, hashes)
 )
 INSERT INTO log_checkpoints (size, root, note, created_at)
-SELECT $11, CASE WHEN guard.ok THEN $12::bytea END, $13, $2 FROM guard`
+SELECT $11, CASE WHEN guard.ok THEN $12::bytea END, $13, $14 FROM guard WHERE $11::bigint IS NOT NULL`
 
-func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves []LogLeaf, hashes []LogHash, cp LogCheckpoint) error {
+func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, at time.Time, leaves []LogLeaf, hashes []LogHash, cp *LogCheckpoint) error {
 	idx := make([]int64, len(leaves))
 	kinds := make([]string, len(leaves))
 	entries := make([][]byte, len(leaves))
@@ -242,10 +253,14 @@ func (a *LogAppender) appendPostgres(ctx context.Context, prevSize int64, leaves
 	for i, r := range runs {
 		ids[i], hs[i] = r.first, r.hashes
 	}
-	_, err := a.db.logw.ExecContext(ctx, appendPostgresSQL, prevSize, cp.At.UTC().Truncate(time.Microsecond),
-		idx, kinds, entries, idems, salts, objects, ids, hs, cp.Size, cp.Root[:], string(cp.Note))
+	var cpSize, cpRoot, cpNote, cpAt any
+	if cp != nil {
+		cpSize, cpRoot, cpNote, cpAt = cp.Size, cp.Root[:], string(cp.Note), cp.At.UTC().Truncate(time.Microsecond)
+	}
+	_, err := a.db.logw.ExecContext(ctx, appendPostgresSQL, prevSize, at.UTC().Truncate(time.Microsecond),
+		idx, kinds, entries, idems, salts, objects, ids, hs, cpSize, cpRoot, cpNote, cpAt)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23502" && pe.ColumnName == "root" {
+	if errors.As(err, &pe) && pe.Code == "23502" && (pe.ColumnName == "root" || pe.ColumnName == "idx") {
 		return errLogMovedOn
 	}
 	return err
@@ -507,6 +522,19 @@ func (db *DB) LatestLogCheckpoint(ctx context.Context) (*LogCheckpoint, error) {
 	return &cp, nil
 }
 
+// LogSize returns how many leaves the log holds, and how many batches
+// (distinct creation times) the leaves from index from on came in: the
+// leaves beyond the latest checkpoint are at most one batch, whose
+// checkpoint had not yet committed.
+func (db *DB) LogSize(ctx context.Context, from int64) (size, batches int64, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT (SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaves),
+		(SELECT COUNT(DISTINCT created_at) FROM log_leaves WHERE idx >= $1)`, from).Scan(&size, &batches)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read log size: %w", err)
+	}
+	return size, batches, nil
+}
+
 // LogCounts returns how many leaves, stored hashes and checkpoints the log
 // tables hold.
 func (db *DB) LogCounts(ctx context.Context) (leaves, hashes, checkpoints int64, err error) {
@@ -634,19 +662,31 @@ func (db *DB) ScanLogCheckpoints(ctx context.Context, fn func(cp LogCheckpoint) 
 	return nil
 }
 
-// EraseLogObject removes the object and salt of the leaf at index, leaving
-// the leaf and the tree as they are. Erasing twice is not an error; an
-// index with no leaf is an ENOTFOUND error.
-func (db *DB) EraseLogObject(ctx context.Context, index int64) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE log_leaves SET salt = NULL, object = NULL,
-		erased_at = COALESCE(erased_at, $2) WHERE idx = $1`, index, db.now())
-	if err != nil {
+// EraseLogObject removes the object and salt of the leaf at index,
+// leaving the leaf and the tree as they are, and appends audit, if not
+// nil, to the audit log in the same transaction. An index with no leaf is
+// an ENOTFOUND error; a leaf already erased is an ECONFLICT error, and
+// nothing is written.
+func (db *DB) EraseLogObject(ctx context.Context, index int64, audit *qorgau.AuditRecord) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var erased bool
+		err := tx.QueryRowContext(ctx, `SELECT salt IS NULL FROM log_leaves WHERE idx = $1`, index).Scan(&erased)
+		if err != nil {
+			return notFound(err, "log entry %d not found", index)
+		}
+		if erased {
+			return qorgauErrorf(ECONFLICT, "log entry %d is already erased", index)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE log_leaves SET salt = NULL, object = NULL, erased_at = $2 WHERE idx = $1`, index, db.now()); err != nil {
+			return err
+		}
+		if audit != nil {
+			return db.appendAudit(ctx, tx, audit)
+		}
+		return nil
+	})
+	if err != nil && qorgau.ErrorCode(err) == "" {
 		return fmt.Errorf("erase log object %d: %w", index, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("erase log object %d: %w", index, err)
-	} else if n == 0 {
-		return qorgauErrorf(ENOTFOUND, "log entry %d not found", index)
-	}
-	return nil
+	return err
 }

@@ -92,7 +92,7 @@ func TestLogCompactMigration(t *testing.T) {
 			if leaves, hashes, _, err := db.LogCounts(ctx); err != nil || leaves != 3 || hashes != 6 {
 				t.Errorf("LogCounts = %d leaves, %d hashes, %v; want 3 and 6", leaves, hashes, err)
 			}
-			if err := db.EraseLogObject(ctx, 2); err != nil {
+			if err := db.EraseLogObject(ctx, 2, nil); err != nil {
 				t.Errorf("EraseLogObject after the migration = %v", err)
 			}
 			if _, err := db.w.ExecContext(ctx, `UPDATE log_leaves SET entry = entry WHERE idx = 0`); err == nil {

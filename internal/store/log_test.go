@@ -43,19 +43,34 @@ func TestLog(t *testing.T) {
 			t.Fatalf("LatestLogCheckpoint on an empty log = %v, want ENOTFOUND", err)
 		}
 		_, _, cp0 := logBatch(0, 0)
-		if err := db.AppendLogBatch(ctx, 0, nil, nil, cp0); err != nil {
+		if err := db.AppendLogBatch(ctx, 0, cp0.At, nil, nil, &cp0); err != nil {
 			t.Fatal(err)
 		}
 		a := db.NewLogAppender()
 		defer a.Close()
-		// Batches of sizes that use every chunk statement.
+		// Batches of sizes that use every chunk statement, each carrying
+		// the checkpoint of the one before, and the last checkpoint alone.
 		size := int64(0)
+		var pending *store.LogCheckpoint
 		for _, n := range []int64{1, 3, 17, 300, 1100} {
 			leaves, hashes, cp := logBatch(size, n)
-			if err := a.Append(ctx, size, leaves, hashes, cp); err != nil {
+			if err := a.Append(ctx, size, cp.At, leaves, hashes, pending); err != nil {
 				t.Fatalf("Append(%d leaves at %d) = %v", n, size, err)
 			}
 			size += n
+			pending = &cp
+		}
+		if cp, err := db.LatestLogCheckpoint(ctx); err != nil || cp.Size != 321 {
+			t.Fatalf("LatestLogCheckpoint before the last one is stored = %+v, %v; want size 321", cp, err)
+		}
+		if n, batches, err := db.LogSize(ctx, 321); err != nil || n != size || batches != 1 {
+			t.Fatalf("LogSize(321) = %d, %d, %v; want %d, 1", n, batches, err, size)
+		}
+		if err := a.Append(ctx, size-1, pending.At, nil, nil, pending); err == nil {
+			t.Fatal("Append of a checkpoint for another size than prevSize succeeded")
+		}
+		if err := a.Append(ctx, size, pending.At, nil, nil, pending); err != nil {
+			t.Fatalf("Append of a checkpoint alone = %v", err)
 		}
 		cp, err := db.LatestLogCheckpoint(ctx)
 		if err != nil || cp.Size != size || cp.Root != sha256.Sum256([]byte(fmt.Sprint(size))) || !strings.HasPrefix(string(cp.Note), "log\n") {
@@ -131,11 +146,19 @@ func TestLog(t *testing.T) {
 
 		// A batch against a stale size, or repeating an id, writes nothing.
 		leaves2, hashes2, cp2 := logBatch(size, 2)
-		if err := a.Append(ctx, size-1, leaves2, hashes2, cp2); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+		if err := a.Append(ctx, size-1, cp2.At, leaves2, hashes2, nil); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
 			t.Errorf("Append at a stale size = %v, want ECONFLICT", err)
 		}
+		if err := a.Append(ctx, size+1, cp2.At, leaves2[1:], hashes2, nil); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("Append beyond the end = %v, want ECONFLICT", err)
+		}
+		cpStale := cp2
+		cpStale.Size = size - 1
+		if err := a.Append(ctx, size-1, cp2.At, nil, nil, &cpStale); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("Append of a checkpoint alone at a stale size = %v, want ECONFLICT", err)
+		}
 		leaves2[1].IdempotencyID = "id-3"
-		if err := a.Append(ctx, size, leaves2, hashes2, cp2); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+		if err := a.Append(ctx, size, cp2.At, leaves2, hashes2, nil); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
 			t.Errorf("Append of a used idempotency id = %v, want ECONFLICT", err)
 		}
 		if n, _, _, _ := db.LogCounts(ctx); n != size {
@@ -143,13 +166,19 @@ func TestLog(t *testing.T) {
 		}
 
 		// Erase.
-		if err := db.EraseLogObject(ctx, 42); err != nil {
+		if err := db.EraseLogObject(ctx, 42, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditLogErased, Target: "log/42", Detail: "reason=test"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.EraseLogObject(ctx, 42); err != nil {
-			t.Errorf("second EraseLogObject = %v", err)
+		if recs, err := db.AuditRecords(ctx, qorgau.AuditFilter{}); err != nil || len(recs) != 1 || recs[0].Target != "log/42" {
+			t.Errorf("audit after EraseLogObject = %+v, %v", recs, err)
 		}
-		if err := db.EraseLogObject(ctx, size); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		if err := db.EraseLogObject(ctx, 42, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditLogErased, Target: "log/42"}); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("second EraseLogObject = %v, want ECONFLICT", err)
+		}
+		if recs, _ := db.AuditRecords(ctx, qorgau.AuditFilter{}); len(recs) != 1 {
+			t.Errorf("a refused erasure was audited: %d records", len(recs))
+		}
+		if err := db.EraseLogObject(ctx, size, nil); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("EraseLogObject(size) = %v, want ENOTFOUND", err)
 		}
 		if l, err := db.LogLeaf(ctx, 42); err != nil || l.Salt != nil || l.Object != nil || string(l.Entry) != "entry 42" {

@@ -201,7 +201,8 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 // fillLog appends n entries to l in batches of batch, bypassing the
-// sequencer (which is not running), with one checkpoint per batch.
+// sequencer (which is not running), with one checkpoint per batch,
+// signed after the batch committed.
 func fillLog(b *testing.B, l *Log, n, batch int) {
 	ctx := context.Background()
 	object := make([]byte, 64)
@@ -232,7 +233,10 @@ func fillLog(b *testing.B, l *Log, n, batch int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := l.db.AppendLogBatch(ctx, l.tree.n, leaves, hashes, store.LogCheckpoint{Size: tree.n, Root: root, Note: cp, At: time.Now()}); err != nil {
+		if err := l.db.AppendLogBatch(ctx, l.tree.n, time.Now(), leaves, hashes, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.db.AppendLogBatch(ctx, tree.n, time.Now(), nil, nil, &store.LogCheckpoint{Size: tree.n, Root: root, Note: cp, At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		l.tree = tree

@@ -90,7 +90,9 @@ var errStopped = errors.New("the log is not running")
 // content differs, or its object was erased, the error has code ECONFLICT.
 // An invalid entry is an EINVALID error. Append waits for Run; if ctx ends
 // first it returns ctx's error, and the entry may or may not be in the log:
-// retry with the same idempotency id to find out.
+// retry with the same idempotency id to find out. On a standby (see Lead)
+// the error has code EUNAVAILABLE: retry shortly, perhaps on another
+// server.
 func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
@@ -103,6 +105,9 @@ func (l *Log) Append(ctx context.Context, e Entry) (*Receipt, error) {
 	req.record = rec.appendText(nil)
 	req.leaf = sumtlog.RecordHash(req.record)
 
+	if l.standby.Load() {
+		return nil, errStandby
+	}
 	select {
 	case <-l.stopped:
 		return nil, errStopped
@@ -435,33 +440,87 @@ type writer struct {
 	finished  chan struct{} // closed when run returns
 }
 
+// checkpointDelay is how long the writer keeps a signed checkpoint for
+// the next batch to carry before it commits the checkpoint on its own.
+// Nobody waits for that commit: the checkpoint is already published, and
+// it is a function of committed data (see writer.run).
+const checkpointDelay = 50 * time.Millisecond
+
+// run writes the batches and signs their checkpoints: a checkpoint is
+// signed only once the leaves and hashes it covers have committed, so the
+// log never signs a root of data that might not exist, nor, after a failed
+// commit, a second root for the same size. The signed checkpoint is
+// published and given in the batch's receipts at once, and written with
+// the next batch's leaves (one commit per batch under load), or on its own
+// after checkpointDelay. Receipts need not wait for that write: the note
+// is the origin, the size and the root of committed data, signed with
+// Ed25519, which is deterministic, so if the process dies first, Open signs
+// the very same bytes again (see verify).
 func (w *writer) run() {
 	defer close(w.finished)
 	l := w.l
-	for p := range w.batches {
-		var root sumtlog.Hash
-		var cp []byte
+	ctx := context.Background()
+	var pending *store.LogCheckpoint // signed and published, not yet stored
+	timer := time.NewTimer(checkpointDelay)
+	timer.Stop()
+	writePending := func() {
+		if err := w.appender.Append(ctx, pending.Size, pending.At, nil, nil, pending); err != nil {
+			// Open or a reload signs it again.
+			l.log.Error("log: cannot store checkpoint", "size", pending.Size, "err", err)
+		}
+		pending = nil
+	}
+	for {
+		var p *prepared
+		ok := true
+		if pending == nil {
+			p, ok = <-w.batches
+		} else {
+			select {
+			case p, ok = <-w.batches:
+			case <-timer.C:
+				writePending()
+				continue
+			}
+		}
+		if !ok {
+			if pending != nil {
+				writePending()
+			}
+			return
+		}
+		timer.Stop()
 		err := errEarlierFailed
 		if p.epoch > w.failed.Load() {
+			err = w.appender.Append(ctx, p.prev, p.at, p.leaves, p.hashes, pending)
+			if err != nil {
+				l.log.Error("log: batch failed", "size", p.prev, "entries", len(p.reqs), "err", err)
+				// The commit may have happened after all, or another
+				// writer may have moved the log: the sequencer reloads
+				// the tree, and signs what the database holds.
+				w.failed.Store(p.epoch)
+			}
+		}
+		pending = nil // stored, or left to the reload after a failure
+		var root sumtlog.Hash
+		var cp []byte
+		if err == nil {
 			if root, err = p.tree.root(); err == nil {
 				cp, err = l.sign(p.tree.n, root)
 			}
+			if err != nil {
+				// Committed but not signed: the reload signs it.
+				l.log.Error("log: cannot sign checkpoint", "size", p.tree.n, "err", err)
+				w.failed.Store(p.epoch)
+			}
 		}
 		if err != nil {
-			if err != errEarlierFailed {
-				w.failed.Store(p.epoch) // later batches were built on this one
-			}
-			l.finish(p.reqs, result{err: err})
-		} else if err := w.appender.Append(context.Background(), p.prev, p.leaves, p.hashes,
-			store.LogCheckpoint{Size: p.tree.n, Root: root, Note: cp, At: p.at}); err != nil {
-			l.log.Error("log: batch failed", "size", p.prev, "entries", len(p.reqs), "err", err)
-			// The commit may have happened after all, or another writer
-			// may have moved the log: the sequencer reloads the tree.
-			w.failed.Store(p.epoch)
 			l.finish(p.reqs, result{err: err})
 		} else {
+			pending = &store.LogCheckpoint{Size: p.tree.n, Root: root, Note: cp, At: l.now()}
+			timer.Reset(checkpointDelay)
 			l.pub.Store(&published{size: p.tree.n, root: root, note: cp})
-			proofs := hashMap{m: p.view, fallback: l.hashReader(context.Background())}
+			proofs := hashMap{m: p.view, fallback: l.hashReader(ctx)}
 			res := result{proofs: proofs, size: p.tree.n, cp: cp}
 			l.mu.Lock()
 			for i, req := range p.reqs {
@@ -509,24 +568,21 @@ func fail(batch []*request, err error) {
 	}
 }
 
-// reload resets the sequencer's tree to the latest checkpoint in the
-// database, checking the stored hashes against its root.
+// reload resets the sequencer's tree to what the database holds,
+// checking the stored hashes against the latest checkpoint's root. Leaves
+// beyond that checkpoint (a batch whose checkpoint was not stored) get
+// their checkpoint signed and stored now: their root is fixed by committed
+// data.
 func (l *Log) reload(ctx context.Context) error {
 	cp, err := l.db.LatestLogCheckpoint(ctx)
 	if err != nil {
 		return err
 	}
-	ids := frontierIDs(cp.Size)
-	hs, err := l.db.LogHashes(ctx, ids)
+	size, _, err := l.db.LogSize(ctx, cp.Size)
 	if err != nil {
 		return err
 	}
-	f := newFrontier()
-	f.n = cp.Size
-	for i, id := range ids {
-		f.h[id] = hs[i]
-	}
-	root, err := f.root()
+	f, root, err := l.frontierAt(ctx, cp.Size)
 	if err != nil {
 		return err
 	}
@@ -540,6 +596,15 @@ func (l *Log) reload(ctx context.Context) error {
 	if c.Size != cp.Size || c.Root != root {
 		return fmt.Errorf("checkpoint row %d does not match its signed note", cp.Size)
 	}
+	note := cp.Note
+	if size > cp.Size {
+		if f, root, err = l.frontierAt(ctx, size); err != nil {
+			return err
+		}
+		if note, err = l.storeCheckpoint(ctx, size, root); err != nil {
+			return err
+		}
+	}
 	// Ids written since the filter was last brought up to date: ours
 	// are in it already, but another writer's (see TestSecondSequencer)
 	// are not.
@@ -547,9 +612,47 @@ func (l *Log) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.tree, l.idsFrom = f, cp.Size
-	l.pub.Store(&published{size: cp.Size, root: root, note: cp.Note})
+	l.tree, l.idsFrom = f, size
+	l.pub.Store(&published{size: size, root: root, note: note})
 	return nil
+}
+
+// frontierAt returns the tree of size n from the stored hashes, and its
+// root.
+func (l *Log) frontierAt(ctx context.Context, n int64) (*frontier, sumtlog.Hash, error) {
+	ids := frontierIDs(n)
+	hs, err := l.db.LogHashes(ctx, ids)
+	if err != nil {
+		return nil, sumtlog.Hash{}, err
+	}
+	f := newFrontier()
+	f.n = n
+	for i, id := range ids {
+		f.h[id] = hs[i]
+	}
+	root, err := f.root()
+	return f, root, err
+}
+
+// storeCheckpoint signs the checkpoint of the committed tree of size n
+// with root and stores it on its own, returning the signed note. If the
+// database already has that checkpoint (another sequencer stored it), that
+// is fine as long as it is the same note.
+func (l *Log) storeCheckpoint(ctx context.Context, n int64, root sumtlog.Hash) ([]byte, error) {
+	note, err := l.sign(n, root)
+	if err != nil {
+		return nil, err
+	}
+	err = l.db.AppendLogBatch(ctx, n, l.now(), nil, nil, &store.LogCheckpoint{Size: n, Root: root, Note: note, At: l.now()})
+	if qorgau.ErrorCode(err) == qorgau.ECONFLICT {
+		if cp, lerr := l.db.LatestLogCheckpoint(ctx); lerr == nil && cp.Size == n && bytes.Equal(cp.Note, note) {
+			return note, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store checkpoint %d: %w", n, err)
+	}
+	return note, nil
 }
 
 func conflictError(id string) error {

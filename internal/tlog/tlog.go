@@ -21,14 +21,17 @@
 // in-memory filter of the log's ids rules out nearly all), assigns
 // indexes and computes the new stored hashes from the tree's right edge
 // that it keeps in memory, while the previous batch is being written. When
-// the writer is free it signs a checkpoint for the new size and writes
-// leaves (with their objects), hashes and checkpoint in one transaction:
-// one fsync per batch, a row per entry and a few per batch. Only after the
-// commit does Append return a receipt, whose inclusion proof comes from
-// the batch's hashes in memory. An idempotency id makes retries exactly-once: the same id with
-// the same content returns the entry's index again, never a second leaf,
-// also after a restart; the same id with other content is an ECONFLICT
-// error.
+// the writer is free it writes leaves (with their objects) and hashes in
+// one transaction, together with the previous batch's checkpoint: one
+// fsync per batch, a row per entry and a few per batch. Only after the
+// commit does it sign the checkpoint of the new size, so the key never
+// signs a root of data that might not exist, nor two roots for one size;
+// the checkpoint is stored with the next batch, or on its own after a
+// moment when none follows. Append then returns a receipt at once, whose
+// inclusion proof comes from the batch's hashes in memory. An idempotency
+// id makes retries exactly-once: the same id with the same content returns
+// the entry's index again, never a second leaf, also after a restart; the
+// same id with other content is an ECONFLICT error.
 //
 // # Never rolled back, never forked
 //
@@ -37,9 +40,12 @@
 // checkpoint, and checks the latest checkpoint's signature; any difference
 // stops the log with an error that says where. (A million entries take
 // about 2.5 s on SQLite and 3 s on PostgreSQL on a 2-core machine; Open
-// logs the time.) The log signs at most one
-// checkpoint per size (the table's key) and only ever extends the tree it
-// verified. Restoring the database from an old backup would silently
+// logs the time.) Leaves beyond the latest stored checkpoint are accepted
+// if they are one batch, whose checkpoint had been signed but not yet
+// stored: Open signs it again, and as the note is the origin, size and
+// root of committed data, signed with Ed25519 (deterministic), it is the
+// very note the batch's receipts carry. The log signs at most one root
+// per size and only ever extends the tree it verified. Restoring the database from an old backup would silently
 // roll the log back; to catch that, the latest checkpoint is also kept in a
 // small state file outside the database (Config.StateFile) and Open refuses
 // a database that is behind the state file or disagrees with it. The file
@@ -94,6 +100,10 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives the log's few messages; nil discards them.
 	Logger *slog.Logger
+	// Standby opens the log as a standby, for a server that runs Lead
+	// rather than Run: Append refuses (EUNAVAILABLE) until Lead makes
+	// this server the sequencer.
+	Standby bool
 }
 
 // Limits of an entry.
@@ -123,6 +133,7 @@ type Log struct {
 
 	queue   chan *request
 	running atomic.Bool
+	standby atomic.Bool   // see Lead
 	stopped chan struct{} // closed when Run returns
 
 	// tree is the sequencer's view of the tree: the size it has prepared
@@ -224,6 +235,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config) (*Log, error) {
 		stopped:   make(chan struct{}),
 	}
 	l.stateSaved.Store(-1)
+	l.standby.Store(cfg.Standby)
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -312,13 +324,15 @@ func (l *Log) Object(ctx context.Context, index int64) (salt, object []byte, err
 // Erase deletes the object and salt of the entry at index, for good: the
 // leaf stays, so the tree, the checkpoints and every receipt already issued
 // remain valid, but nobody can learn from the log what the leaf committed
-// to. Erasing an erased entry is not an error; an index beyond the latest
-// checkpoint is an ENOTFOUND error. The caller audits who erased what.
-func (l *Log) Erase(ctx context.Context, index int64) error {
+// to. audit, if not nil, says who erased it and why, and is appended to
+// the audit log in the same transaction. Erasing an erased entry is an
+// ECONFLICT error; an index beyond the latest checkpoint is an ENOTFOUND
+// error.
+func (l *Log) Erase(ctx context.Context, index int64, audit *qorgau.AuditRecord) error {
 	if index < 0 || index >= l.pub.Load().size {
 		return qorgau.Errorf(qorgau.ENOTFOUND, "log entry %d not found", index)
 	}
-	return l.db.EraseLogObject(ctx, index)
+	return l.db.EraseLogObject(ctx, index, audit)
 }
 
 // ConsistencyProof returns the RFC 6962 proof that the tree of size old is

@@ -480,7 +480,9 @@ func TestTamper(t *testing.T) {
 			{"latest checkpoint root", []string{`UPDATE log_checkpoints SET root = ` + blob(make([]byte, 32)) + ` WHERE size = 100`}, "its signed note says"},
 			{"latest checkpoint signature", []string{`UPDATE log_checkpoints SET note = REPLACE(note, '— ', '— x') WHERE size = 100`}, "not valid"},
 			{"checkpoints gone", []string{`DELETE FROM log_checkpoints`}, "no checkpoint"},
-			{"latest checkpoint gone", []string{`DELETE FROM log_checkpoints WHERE size = 100`}, "more entries than the latest checkpoint"},
+			// The latest checkpoint alone missing is a crash before it was
+			// stored (see TestUnstoredCheckpoint); two are not.
+			{"latest checkpoints gone", []string{`DELETE FROM log_checkpoints WHERE size > 98`}, "more entries than the latest checkpoint's 98, from 2 batches"},
 		}
 	}
 	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
@@ -613,13 +615,13 @@ func TestErase(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			receipts = append(receipts, mustAppend(t, l, entry(i)))
 		}
-		if err := l.Erase(ctx, 2); err != nil {
+		if err := l.Erase(ctx, 2, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := l.Erase(ctx, 2); err != nil {
-			t.Errorf("second Erase = %v, want nil", err)
+		if err := l.Erase(ctx, 2, nil); qorgau.ErrorCode(err) != qorgau.ECONFLICT {
+			t.Errorf("second Erase = %v, want ECONFLICT", err)
 		}
-		if err := l.Erase(ctx, 5); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
+		if err := l.Erase(ctx, 5, nil); qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
 			t.Errorf("Erase(5) = %v, want ENOTFOUND", err)
 		}
 		if _, _, err := l.Object(ctx, 2); !errors.Is(err, ErrErased) || qorgau.ErrorCode(err) != qorgau.ENOTFOUND {
@@ -707,13 +709,51 @@ func TestFrontierProofs(t *testing.T) {
 	}
 }
 
+// recordingSigner is a note.Signer that keeps every checkpoint it signed.
+type recordingSigner struct {
+	note.Signer
+	mu     sync.Mutex
+	signed map[int64]map[sumtlog.Hash]bool
+}
+
+func (s *recordingSigner) Sign(msg []byte) ([]byte, error) {
+	c, err := ParseCheckpoint(string(msg))
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.signed[c.Size] == nil {
+		s.signed[c.Size] = make(map[sumtlog.Hash]bool)
+	}
+	s.signed[c.Size][c.Root] = true
+	s.mu.Unlock()
+	return s.Signer.Sign(msg)
+}
+
+// forks returns the sizes for which s signed more than one root.
+func (s *recordingSigner) forks() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sizes []int64
+	for n, roots := range s.signed {
+		if len(roots) > 1 {
+			sizes = append(sizes, n)
+		}
+	}
+	return sizes
+}
+
 func TestSecondSequencer(t *testing.T) {
 	// Two logs on one database (a misconfiguration): neither may fork the
 	// tree. A batch prepared on a stale tree fails with ECONFLICT, and the
-	// sequencer reloads the tree, so a retry succeeds.
+	// sequencer reloads the tree, so a retry succeeds. The failed batch's
+	// root, which differs from the committed one of the same size, is
+	// never signed: the key signs only roots of committed data.
 	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
+		rec := &recordingSigner{Signer: cfg.Signer, signed: make(map[int64]map[sumtlog.Hash]bool)}
+		cfg.Signer = rec
 		l1, l2 := start(t, db, cfg), start(t, db, cfg)
 		conflicts := 0
 		for i := 0; i < 20; i++ {
@@ -729,6 +769,9 @@ func TestSecondSequencer(t *testing.T) {
 		}
 		if conflicts == 0 {
 			t.Error("no ECONFLICT from the second sequencer")
+		}
+		if f := rec.forks(); len(f) > 0 {
+			t.Errorf("two different roots signed for sizes %v", f)
 		}
 		l1.stop(t)
 		l2.stop(t)
@@ -748,6 +791,42 @@ func TestSecondSequencer(t *testing.T) {
 			if err := r.Verify(obj, l.Verifier()); err != nil || !bytes.Equal(salt, r.Salt) {
 				t.Errorf("entry %d: %v", i, err)
 			}
+		}
+	})
+}
+
+func TestUnstoredCheckpoint(t *testing.T) {
+	// A batch's checkpoint is signed after the batch commits and stored
+	// with the next batch or a moment later; a crash in between leaves
+	// the leaves without their checkpoint. Open signs it again: the same
+	// bytes as the receipts carry.
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
+		ctx := context.Background()
+		cfg := testConfig(t)
+		l := start(t, db, cfg)
+		appendN(t, l, 0, 10, 1)
+		last, err := l.Append(ctx, entry(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.stop(t)
+		db.Close()
+		u := copyDB(t, url)
+		tamper(t, u, `DELETE FROM log_checkpoints WHERE size = 11`)
+		db2 := openDB(t, u)
+		if cp, err := db2.LatestLogCheckpoint(ctx); err != nil || cp.Size != 10 {
+			t.Fatalf("LatestLogCheckpoint after the deletion = %+v, %v; want size 10", cp, err)
+		}
+		l2, err := Open(ctx, db2, cfg)
+		if err != nil {
+			t.Fatalf("Open with the last checkpoint unstored = %v", err)
+		}
+		if l2.Size() != 11 || !bytes.Equal(l2.Checkpoint(), last.Checkpoint) {
+			t.Fatalf("Open: size %d, checkpoint %q; want 11, %q", l2.Size(), l2.Checkpoint(), last.Checkpoint)
+		}
+		cp, err := db2.LatestLogCheckpoint(ctx)
+		if err != nil || cp.Size != 11 || !bytes.Equal(cp.Note, last.Checkpoint) {
+			t.Fatalf("stored checkpoint after Open = %+v, %v; want the receipt's", cp, err)
 		}
 	})
 }

@@ -54,6 +54,17 @@ func (l *Log) verify(ctx context.Context) error {
 			latest.Size, sumtlog.Hash(latest.Root), c.Size, c.Root)
 	}
 	n := latest.Size
+	// Leaves beyond the latest checkpoint are the last batch if its
+	// checkpoint, signed after the batch committed, had not been stored
+	// when the server stopped: it is signed again below. More than one
+	// batch means checkpoints were deleted.
+	size, batches, err := l.db.LogSize(ctx, n)
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	if batches > 1 {
+		return fmt.Errorf("log: refusing to start: the database holds more entries than the latest checkpoint's %d, from %d batches: checkpoints were deleted", n, batches)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -98,8 +109,8 @@ func (l *Log) verify(ctx context.Context) error {
 		}
 		for chunk := range leafc {
 			for _, leaf := range chunk {
-				if tree.n >= n {
-					return fmt.Errorf("the database holds more entries than the latest checkpoint's %d", n)
+				if tree.n >= size {
+					return fmt.Errorf("the database holds more entries than the %d it held a moment ago", size)
 				}
 				i := tree.n
 				hs, err := tree.append(leaf)
@@ -135,10 +146,10 @@ func (l *Log) verify(ctx context.Context) error {
 			return err
 		}
 		switch {
-		case tree.n != n:
+		case tree.n < n:
 			return fmt.Errorf("the latest checkpoint covers %d entries, but the database holds only %d", n, tree.n)
 		case isExtraHash:
-			return fmt.Errorf("stored hash %d is beyond the tree of size %d", extraHash.id, n)
+			return fmt.Errorf("stored hash %d is beyond the tree of size %d", extraHash.id, tree.n)
 		case isExtraCp:
 			return fmt.Errorf("checkpoint of size %d is beyond the tree", extraCp.size)
 		}
@@ -153,8 +164,19 @@ func (l *Log) verify(ctx context.Context) error {
 		}
 		return fmt.Errorf("log: refusing to start: %w", err)
 	}
+	root, note := c.Root, latest.Note
+	if tree.n > n {
+		if root, err = tree.root(); err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+		if note, err = l.storeCheckpoint(ctx, tree.n, root); err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+		l.log.Info("log: signed the checkpoint of the last batch, which had not been stored", "size", tree.n, "previous", n)
+		n = tree.n
+	}
 	l.tree, l.ids, l.idsFrom = tree, ids, n
-	l.pub.Store(&published{size: n, root: c.Root, note: latest.Note})
+	l.pub.Store(&published{size: n, root: root, note: note})
 	d := time.Since(start)
 	l.log.Info("log verified", "size", n, "root", c.Root.String(), "took", d.Round(time.Millisecond).String(),
 		"entries_per_second", int64(float64(n)/max(d.Seconds(), 1e-9)))
@@ -180,7 +202,7 @@ func (l *Log) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := l.db.AppendLogBatch(ctx, 0, nil, nil, store.LogCheckpoint{Size: 0, Root: root, Note: cp, At: l.now()}); err != nil {
+	if err := l.db.AppendLogBatch(ctx, 0, l.now(), nil, nil, &store.LogCheckpoint{Size: 0, Root: root, Note: cp, At: l.now()}); err != nil {
 		return fmt.Errorf("log: create: %w", err)
 	}
 	l.tree, l.ids, l.idsFrom = tree, newIDFilter(), 0

@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	qorgau.ETOOMANY:      http.StatusTooManyRequests,
 	qorgau.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	qorgau.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	qorgau.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	qorgau.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -48,6 +49,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
 	code := qorgau.ErrorCode(err)
 	status := statusOf[code]
 	msg := qorgau.ErrorMessage(err)
+	if code == qorgau.EUNAVAILABLE {
+		w.Header().Set("Retry-After", "2")
+	}
 	if code == qorgau.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = ""
