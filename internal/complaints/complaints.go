@@ -123,10 +123,14 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// deliveryWindow is how long Run gathers complaints for one delivery
+// transaction. It delays only the inbox rows; the terminal has its receipt.
+const deliveryWindow = 2 * time.Millisecond
+
 // Run delivers logged complaints to the inboxes until ctx is cancelled,
-// writing every complaint waiting at once in one transaction, so that
-// delivery keeps up with the log's group commits. Without Run, Submit
-// delivers each complaint in its own transaction.
+// writing those that arrive within deliveryWindow of the first in one
+// transaction, so that delivery keeps up with the log's group commits.
+// Without Run, Submit delivers each complaint in its own transaction.
 func (s *Service) Run(ctx context.Context) error {
 	q := s.queue()
 	s.running.Store(true)
@@ -139,15 +143,23 @@ func (s *Service) Run(ctx context.Context) error {
 		case c := <-q:
 			batch = append(batch, c)
 		}
+		// Submitters queue their complaints one by one as the log's
+		// group commit answers them; gathering for a moment writes them
+		// in one transaction instead of many small ones, each of which
+		// would write the same index pages to the WAL again.
+		window := time.NewTimer(deliveryWindow)
 	more:
 		for len(batch) < 4096 {
 			select {
 			case c := <-q:
 				batch = append(batch, c)
-			default:
+			case <-window.C:
+				break more
+			case <-ctx.Done():
 				break more
 			}
 		}
+		window.Stop()
 		if err := s.DB.SaveComplaints(context.WithoutCancel(ctx), batch); err != nil {
 			// They are in the log: CatchUp delivers them at the next start.
 			s.Logger.Error("deliver complaints", "count", len(batch), "first", batch[0].ID, "err", err)
