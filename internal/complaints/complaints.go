@@ -49,10 +49,11 @@ type Service struct {
 	deliveries chan *store.Complaint // to Run, which writes them in batches
 	running    atomic.Bool
 
-	mu        sync.Mutex
-	keyBody   map[string]string // body key id → body; a key never changes body
-	bodies    []qorgau.Body
-	bodiesAge time.Time
+	mu         sync.Mutex
+	keyBody    map[string]string // body key id → body; a key never changes body
+	bodies     []qorgau.Body
+	bodyByCode map[string]qorgau.Body
+	bodiesAge  time.Time
 }
 
 // bodiesTTL is how long the list of bodies is cached: a body added by an
@@ -84,11 +85,10 @@ type Submitted struct {
 // submission (nothing is stored), ETOOLARGE for an envelope over the limit,
 // ECONFLICT for a reused idempotency id with other content.
 func (s *Service) Submit(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submitted, error) {
-	sub, err := s.check(ctx, dev, req)
+	sub, env, err := s.check(ctx, dev, req)
 	if err != nil {
 		return nil, err
 	}
-	env, _ := seal.ParseEnvelope(req.Envelope, s.maxEnvelope())
 	receipt, err := s.Log.Append(ctx, tlog.Entry{
 		Kind:          KindComplaint,
 		IdempotencyID: "complaint:" + dev.Device + ":" + env.IdempotencyID,
@@ -123,10 +123,14 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// deliveryWindow is how long Run gathers complaints for one delivery
+// transaction. It delays only the inbox rows; the terminal has its receipt.
+const deliveryWindow = 2 * time.Millisecond
+
 // Run delivers logged complaints to the inboxes until ctx is cancelled,
-// writing every complaint waiting at once in one transaction, so that
-// delivery keeps up with the log's group commits. Without Run, Submit
-// delivers each complaint in its own transaction.
+// writing those that arrive within deliveryWindow of the first in one
+// transaction, so that delivery keeps up with the log's group commits.
+// Without Run, Submit delivers each complaint in its own transaction.
 func (s *Service) Run(ctx context.Context) error {
 	q := s.queue()
 	s.running.Store(true)
@@ -139,15 +143,23 @@ func (s *Service) Run(ctx context.Context) error {
 		case c := <-q:
 			batch = append(batch, c)
 		}
+		// Submitters queue their complaints one by one as the log's
+		// group commit answers them; gathering for a moment writes them
+		// in one transaction instead of many small ones, each of which
+		// would write the same index pages to the WAL again.
+		window := time.NewTimer(deliveryWindow)
 	more:
 		for len(batch) < 4096 {
 			select {
 			case c := <-q:
 				batch = append(batch, c)
-			default:
+			case <-window.C:
+				break more
+			case <-ctx.Done():
 				break more
 			}
 		}
+		window.Stop()
 		if err := s.DB.SaveComplaints(context.WithoutCancel(ctx), batch); err != nil {
 			// They are in the log: CatchUp delivers them at the next start.
 			s.Logger.Error("deliver complaints", "count", len(batch), "first", batch[0].ID, "err", err)
@@ -162,43 +174,40 @@ func (s *Service) maxEnvelope() int {
 	return seal.DefaultMaxSize
 }
 
-// check validates a submission and returns what would be logged.
-func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submission, error) {
+// check validates a submission and returns what would be logged, and the
+// parsed envelope.
+func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submission, *seal.Envelope, error) {
 	if !slices.Contains(qorgau.Categories, req.Category) {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "category %q is not one of the categories", req.Category)
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "category %q is not one of the categories", req.Category)
 	}
 	if b, err := hex.DecodeString(req.LookupID); err != nil || len(b) != 16 {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
 	}
 	if len(req.Bodies) == 0 || len(req.Bodies) > seal.MaxRecipients {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "a complaint goes to 1 to %d bodies", seal.MaxRecipients)
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "a complaint goes to 1 to %d bodies", seal.MaxRecipients)
 	}
 	env, err := seal.ParseEnvelope(req.Envelope, s.maxEnvelope())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if env.DeviceID != dev.Device {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope was sealed by %q, not by this terminal", env.DeviceID)
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "the envelope was sealed by %q, not by this terminal", env.DeviceID)
 	}
 	if err := env.Verify(dev.Public); err != nil {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope's signature does not verify with this terminal's key")
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "the envelope's signature does not verify with this terminal's key")
 	}
 
 	// The routing must match the encryption: exactly the bodies the
 	// envelope is encrypted to, each of this region or national.
-	bodies, err := s.cachedBodies(ctx)
+	bodies, byCode, err := s.cachedBodies(ctx)
 	if err != nil {
-		return nil, err
-	}
-	byCode := map[string]qorgau.Body{}
-	for _, b := range bodies {
-		byCode[b.Code] = b
+		return nil, nil, err
 	}
 	encrypted := map[string]bool{}
 	for _, id := range env.KeyIDs {
 		body, err := s.bodyOfKey(ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		encrypted[body] = true
 	}
@@ -206,59 +215,64 @@ func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitReq
 	sort.Strings(chosen)
 	for i, code := range chosen {
 		if i > 0 && chosen[i-1] == code {
-			return nil, qorgau.Errorf(qorgau.EINVALID, "body %s is named twice", code)
+			return nil, nil, qorgau.Errorf(qorgau.EINVALID, "body %s is named twice", code)
 		}
 		b, ok := byCode[code]
 		if !ok {
-			return nil, qorgau.Errorf(qorgau.EINVALID, "unknown body %q", code)
+			return nil, nil, qorgau.Errorf(qorgau.EINVALID, "unknown body %q", code)
 		}
 		if b.Region != "" && b.Region != dev.Region {
-			return nil, qorgau.Errorf(qorgau.EINVALID, "body %s serves region %s, not this terminal's %s", code, b.Region, dev.Region)
+			return nil, nil, qorgau.Errorf(qorgau.EINVALID, "body %s serves region %s, not this terminal's %s", code, b.Region, dev.Region)
 		}
 		if !encrypted[code] {
-			return nil, qorgau.Errorf(qorgau.EINVALID, "body %s is named but the envelope is not encrypted to it", code)
+			return nil, nil, qorgau.Errorf(qorgau.EINVALID, "body %s is named but the envelope is not encrypted to it", code)
 		}
 	}
 	if len(encrypted) != len(chosen) {
-		return nil, qorgau.Errorf(qorgau.EINVALID, "the envelope is encrypted to %d bodies but %d are named", len(encrypted), len(chosen))
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "the envelope is encrypted to %d bodies but %d are named", len(encrypted), len(chosen))
 	}
 	urgent := req.Urgent || req.Category.IsUrgent()
 	if urgent {
 		for _, need := range s.Rules.UrgentRecipients(bodies, dev.Region) {
 			if !encrypted[need] {
-				return nil, qorgau.Errorf(qorgau.EINVALID, "an urgent complaint must also go to %s (%s), in parallel", need, byCode[need].Kind)
+				return nil, nil, qorgau.Errorf(qorgau.EINVALID, "an urgent complaint must also go to %s (%s), in parallel", need, byCode[need].Kind)
 			}
 		}
 	}
 	return &Submission{
 		Device: dev.Device, Facility: dev.Facility, Region: dev.Region, Bodies: chosen,
 		Category: req.Category, Urgent: urgent, Test: req.Test, LookupID: req.LookupID, Envelope: req.Envelope,
-	}, nil
+	}, env, nil
 }
 
 // UrgentBodies returns the bodies every urgent complaint from the region
 // must also go to, for the directory terminals receive.
 func (s *Service) UrgentBodies(ctx context.Context, region string) ([]string, error) {
-	bodies, err := s.cachedBodies(ctx)
+	bodies, _, err := s.cachedBodies(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return s.Rules.UrgentRecipients(bodies, region), nil
 }
 
-// cachedBodies returns the bodies, read again every bodiesTTL.
-func (s *Service) cachedBodies(ctx context.Context) ([]qorgau.Body, error) {
+// cachedBodies returns the bodies, and the same by code, read again every
+// bodiesTTL. Neither may be changed.
+func (s *Service) cachedBodies(ctx context.Context) ([]qorgau.Body, map[string]qorgau.Body, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.bodies != nil && time.Since(s.bodiesAge) < bodiesTTL {
-		return s.bodies, nil
+		return s.bodies, s.bodyByCode, nil
 	}
 	b, err := s.DB.Bodies(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.bodies, s.bodiesAge = b, time.Now()
-	return b, nil
+	byCode := make(map[string]qorgau.Body, len(b))
+	for _, x := range b {
+		byCode[x.Code] = x
+	}
+	s.bodies, s.bodyByCode, s.bodiesAge = b, byCode, time.Now()
+	return b, byCode, nil
 }
 
 // bodyOfKey returns the body a key id belongs to; the answer never changes,

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,7 +121,7 @@ func (c *Client) do(ctx context.Context, method, pathQuery, ctype string, body [
 		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set(qorgau.HeaderDevice, c.DeviceID)
-	req.Header.Set(qorgau.HeaderTimestamp, fmt.Sprint(dr.Time.Unix()))
+	req.Header.Set(qorgau.HeaderTimestamp, strconv.FormatInt(dr.Time.Unix(), 10))
 	req.Header.Set(qorgau.HeaderNonce, dr.Nonce)
 	req.Header.Set(qorgau.HeaderSignature, dr.Sign(c.Key))
 	return roundTrip(c.HTTP, req, out)
@@ -180,6 +181,25 @@ func (c *Client) Submit(ctx context.Context, envelope []byte, r Routing) (*Submi
 	var s Submitted
 	if err := c.do(ctx, http.MethodPost, r.SubmitPath(), "application/vnd.qorgau.envelope", envelope, &s); err != nil {
 		return nil, err
+	}
+	return &s, nil
+}
+
+// SubmitRaw is Submit returning the server's answer undecoded, for a load
+// generator that reads answers (ParseSubmitted) after its timed phase.
+func (c *Client) SubmitRaw(ctx context.Context, envelope []byte, r Routing) ([]byte, error) {
+	var b []byte
+	if err := c.do(ctx, http.MethodPost, r.SubmitPath(), "application/vnd.qorgau.envelope", envelope, &b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// ParseSubmitted decodes the answer SubmitRaw returned.
+func ParseSubmitted(b []byte) (*Submitted, error) {
+	var s Submitted
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("bad answer: %w", err)
 	}
 	return &s, nil
 }

@@ -23,11 +23,14 @@ type handlerFunc func(w http.ResponseWriter, r *request) error
 type request struct {
 	*http.Request
 	L       *Locale
-	Session *qorgau.Session      // nil if not logged in
-	User    *qorgau.User         // nil if not logged in
-	Addr    string               // remote IP
-	Device  *store.DeviceKey     // the terminal that signed the request, on terminal routes
-	Source  *qorgau.CameraSource // the camera source whose token came with the request, on source routes
+	Session *qorgau.Session  // nil if not logged in
+	User    *qorgau.User     // nil if not logged in
+	Addr    string           // remote IP
+	Device  *store.DeviceKey // the terminal that signed the request, on terminal routes
+	// signedBody is the body of a terminal request, read whole and covered
+	// by the signature authenticateTerminal checked.
+	signedBody []byte
+	Source     *qorgau.CameraSource // the camera source whose token came with the request, on source routes
 }
 
 // touchEvery bounds how often a session's last-seen time is written.

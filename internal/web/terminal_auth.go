@@ -74,7 +74,7 @@ func (s *Server) authenticateTerminal(r *request) error {
 	if d := now.Sub(ts); d > skew || d < -skew {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "timestamp is %s off the server's clock; allowed ±%s", d.Round(time.Second), skew)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxTerminalBody))
+	body, err := readBody(r.Request, s.cfg.MaxTerminalBody)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return qorgau.Errorf(qorgau.ETOOLARGE, "request body is larger than %d bytes", s.cfg.MaxTerminalBody)
@@ -82,6 +82,7 @@ func (s *Server) authenticateTerminal(r *request) error {
 		return qorgau.Errorf(qorgau.EINVALID, "could not read the request body")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.signedBody = body
 	key, err := s.deviceKey(r, device)
 	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "device %s is not enrolled", device)
@@ -102,6 +103,30 @@ func (s *Server) authenticateTerminal(r *request) error {
 	}
 	r.Device = key
 	return nil
+}
+
+// readBody reads a request body of at most limit bytes whole, into one
+// buffer of the announced length when there is one, instead of growing it
+// as io.ReadAll does. An over-long body is an *http.MaxBytesError.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(nil, r.Body, limit)
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		// The announced length is only a size hint: net/http already
+		// refuses a body that is shorter or longer than it.
+		b := make([]byte, n, n+1)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		// Reach EOF, so that a lying length still fails here.
+		if k, err := body.Read(b[n : n+1]); k > 0 || (err != nil && err != io.EOF) {
+			if err == nil {
+				err = errors.New("body longer than its Content-Length")
+			}
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(body)
 }
 
 // writeJSON writes v as the JSON answer of an API route.

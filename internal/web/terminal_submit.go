@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,10 +60,7 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	if test != q.Has("test_code") {
 		return qorgau.Errorf(qorgau.EINVALID, "a test complaint needs a monitor's test_code, and a test_code needs test=1")
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return qorgau.Errorf(qorgau.EINVALID, "could not read the envelope")
-	}
+	body := r.signedBody
 	var monitor *qorgau.MonitorTest
 	var fresh bool // this request used the code; false for a retry
 	if test {
