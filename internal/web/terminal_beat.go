@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"hash"
 	"io"
 	"net/http"
@@ -279,8 +278,8 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) erro
 		return qorgau.Errorf(qorgau.EFORBIDDEN, "device %s is retired: enrol it again", b.device)
 	}
 	var hb qorgau.Heartbeat
-	if err := json.Unmarshal(body, &hb); err != nil {
-		return qorgau.Errorf(qorgau.EINVALID, "malformed JSON: %v", err)
+	if err := decodeHeartbeat(body, &hb); err != nil {
+		return err
 	}
 	if err := checkHeartbeat(&hb); err != nil {
 		return err
@@ -318,6 +317,7 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) erro
 	wh["Cache-Control"] = noStore
 	wh["X-Content-Type-Options"] = nosniff
 	wh[qorgau.HeaderMAC] = []string{string(replyMAC[:])}
+	wh["Content-Length"] = []string{strconv.Itoa(len(rep))}
 	w.WriteHeader(http.StatusOK)
 	w.Write(rep)
 	return nil
