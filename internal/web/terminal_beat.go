@@ -258,7 +258,8 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) erro
 	b.mu.Lock()
 	b.bufs[0] = qorgau.BeatMAC(b.bufs[0][:0], b.mac, id, counter, body)
 	good := hmac.Equal(b.bufs[0], sum[:])
-	fresh := counter > b.counter
+	held := b.counter
+	fresh := counter > held
 	if good && fresh {
 		b.counter = counter
 	}
@@ -267,7 +268,7 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) erro
 	case !good:
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "heartbeat MAC does not verify under session %s", id)
 	case !fresh:
-		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "counter %d is not above %d: heartbeat replayed", counter, b.counter)
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "counter %d is not above %d: heartbeat replayed", counter, held)
 	}
 	key, err := s.deviceKey(r.Context(), b.device)
 	if err != nil {
