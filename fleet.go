@@ -9,8 +9,9 @@ import (
 )
 
 // Heartbeat is what an enrolled terminal reports every Interval seconds,
-// signed like every other terminal API request
-// (POST /api/terminal/v1/heartbeat).
+// under a heartbeat session (POST /api/terminal/v1/heartbeat/beat; see
+// BeatSessionOpen) or, from older agents, signed like every other terminal
+// API request (POST /api/terminal/v1/heartbeat).
 type Heartbeat struct {
 	// Boot is a random id the agent picks at each start; a new boot id with
 	// a small uptime tells a restart from a network gap.

@@ -46,6 +46,8 @@ type cutProxy struct {
 	// standIn counts the fleet requests answered here because the server
 	// answered 404.
 	standIn int
+	// beats counts the heartbeats sent under a heartbeat session.
+	beats int
 }
 
 func newCutProxy(t *testing.T, upstream string) *cutProxy {
@@ -63,7 +65,7 @@ func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if r.URL.Path != "/api/terminal/v1/heartbeat" && r.URL.Path != "/api/terminal/v1/journal" {
+	if r.URL.Path != "/api/terminal/v1/heartbeat" && r.URL.Path != "/api/terminal/v1/heartbeat/beat" && r.URL.Path != "/api/terminal/v1/journal" {
 		p.rp.ServeHTTP(w, r)
 		return
 	}
@@ -86,7 +88,10 @@ func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, answer = http.StatusOK, nil
 	}
 	switch r.URL.Path {
-	case "/api/terminal/v1/heartbeat":
+	case "/api/terminal/v1/heartbeat", "/api/terminal/v1/heartbeat/beat":
+		if r.URL.Path == "/api/terminal/v1/heartbeat/beat" && status == http.StatusOK {
+			p.beats++
+		}
 		var hb qorgau.Heartbeat
 		json.Unmarshal(body, &hb)
 		p.hbs = append(p.hbs, hb)
@@ -111,6 +116,9 @@ func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if mac := resp.Header.Get(qorgau.HeaderMAC); mac != "" {
+		w.Header().Set(qorgau.HeaderMAC, mac) // a heartbeat session's answer
+	}
 	w.WriteHeader(status)
 	w.Write(answer)
 }
@@ -229,8 +237,11 @@ func TestTerminalCutOff(t *testing.T) {
 	for _, hb := range px.hbs {
 		restoredBeat = restoredBeat || hb.Network == qorgau.NetworkRestored
 	}
-	standIn := px.standIn
+	standIn, beats, signedBeats := px.standIn, px.beats, len(px.hbs)-px.beats
 	px.mu.Unlock()
+	if beats == 0 || signedBeats > 0 {
+		t.Errorf("%d heartbeats under a session, %d signed; want them all under a session", beats, signedBeats)
+	}
 	if kinds[qorgau.JournalNetworkLost] < 1 || kinds[qorgau.JournalNetworkBack] < 1 || kinds[qorgau.JournalSubmitted] < 2*n || kinds[qorgau.JournalHeartbeat] < 1 {
 		t.Errorf("journal uploaded: %v", kinds)
 	}

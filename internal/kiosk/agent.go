@@ -95,19 +95,24 @@ type Agent struct {
 
 	deriveMu sync.Mutex // one Argon2id derivation at a time: each takes 64 MiB
 
-	mu         sync.Mutex
-	state      agentState
-	dir        *seal.Directory
-	dirAt      time.Time
-	fac        *FacilityInfo
-	net        int // netUnknown, netUp or netDown
-	hbFailed   int // heartbeats failed since the last that got through
-	hbFailLog  time.Time
-	hbSentLog  time.Time
-	interval   time.Duration
-	journalSrv int64 // highest journal entry the server holds, -1 unknown
-	tamper     bool
-	delivered  int // envelopes delivered in this run
+	mu       sync.Mutex
+	state    agentState
+	dir      *seal.Directory
+	dirAt    time.Time
+	fac      *FacilityInfo
+	net      int // netUnknown, netUp or netDown
+	hbFailed int // heartbeats failed since the last that got through
+	// beatSess is the heartbeat session; only the heartbeat goroutine
+	// uses it and signedUntil. Until signedUntil the server is taken to
+	// have no sessions, and heartbeats are signed.
+	beatSess    *BeatSession
+	signedUntil time.Time
+	hbFailLog   time.Time
+	hbSentLog   time.Time
+	interval    time.Duration
+	journalSrv  int64 // highest journal entry the server holds, -1 unknown
+	tamper      bool
+	delivered   int // envelopes delivered in this run
 }
 
 const (

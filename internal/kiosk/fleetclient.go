@@ -1,9 +1,20 @@
 package kiosk
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"qorgau.kz/qorgau"
 )
@@ -60,4 +71,104 @@ func (c *Client) Facility(ctx context.Context) (*FacilityInfo, error) {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// BeatSession is a heartbeat session the server opened for this terminal
+// (qorgau.BeatSessionOpen describes the protocol). It is used by one
+// goroutine at a time.
+type BeatSession struct {
+	ID string
+	// Interval is the heartbeat interval the server asks for, in seconds.
+	Interval int
+	mac      hash.Hash
+	counter  uint64
+}
+
+// OpenBeatSession opens a heartbeat session with a signed request: an
+// X25519 exchange whose result, the session key, never crosses the
+// network. An *APIError with status 404 means the server has no sessions
+// (an older server, or no fleet watch): send signed heartbeats instead.
+func (c *Client) OpenBeatSession(ctx context.Context, boot string) (*BeatSession, error) {
+	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	pub := priv.PublicKey().Bytes()
+	body, err := json.Marshal(qorgau.BeatSessionOpen{Boot: boot, Ephemeral: pub})
+	if err != nil {
+		return nil, err
+	}
+	var r qorgau.BeatSession
+	if err := c.do(ctx, http.MethodPost, "/api/terminal/v1/heartbeat/session", "application/json", body, &r); err != nil {
+		return nil, err
+	}
+	peer, err := ecdh.X25519().NewPublicKey(r.Ephemeral)
+	if err != nil {
+		return nil, fmt.Errorf("heartbeat session: the server's ephemeral key: %w", err)
+	}
+	secret, err := priv.ECDH(peer)
+	if err != nil {
+		return nil, fmt.Errorf("heartbeat session: %w", err)
+	}
+	if r.Session == "" || len(r.Session) > 64 {
+		return nil, fmt.Errorf("heartbeat session: the server sent no usable session id")
+	}
+	key, err := qorgau.BeatSessionKey(secret, pub, r.Ephemeral, c.DeviceID, r.Session)
+	if err != nil {
+		return nil, err
+	}
+	return &BeatSession{ID: r.Session, Interval: r.Interval, mac: qorgau.NewBeatHMAC(key)}, nil
+}
+
+// errBeatReply is a heartbeat answer whose MAC does not verify.
+var errBeatReply = errors.New("heartbeat: the answer's MAC does not verify under the session key")
+
+// Beat sends one heartbeat under session s, with the next counter, and
+// returns the server's answer once its MAC verifies. An *APIError with
+// status 401 means the server no longer holds the session: open a new one.
+func (c *Client) Beat(ctx context.Context, s *BeatSession, hb *qorgau.Heartbeat) (*qorgau.HeartbeatReply, error) {
+	body, err := json.Marshal(hb)
+	if err != nil {
+		return nil, err
+	}
+	s.counter++
+	n := s.counter
+	mac := qorgau.BeatMAC(nil, s.mac, s.ID, n, body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.Server, "/")+"/api/terminal/v1/heartbeat/beat", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(qorgau.HeaderSession, s.ID)
+	req.Header.Set(qorgau.HeaderCounter, strconv.FormatUint(n, 10))
+	req.Header.Set(qorgau.HeaderMAC, base64.RawURLEncoding.EncodeToString(mac))
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		ae := &APIError{Status: resp.StatusCode}
+		if json.Unmarshal(b, ae) != nil || ae.Message == "" {
+			ae.Message = strings.TrimSpace(string(b))
+		}
+		return nil, ae
+	}
+	got, err := base64.RawURLEncoding.DecodeString(resp.Header.Get(qorgau.HeaderMAC))
+	if err != nil || !hmac.Equal(got, qorgau.BeatReplyMAC(nil, s.mac, s.ID, n, b)) {
+		return nil, errBeatReply
+	}
+	var r qorgau.HeartbeatReply
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("bad answer: %w", err)
+	}
+	return &r, nil
 }

@@ -2,7 +2,9 @@ package kiosk
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -39,7 +41,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	iv := a.interval
 	a.mu.Unlock()
 	hctx, cancel := context.WithTimeout(ctx, min(max(iv, time.Second), 10*time.Second))
-	reply, err := a.c.Heartbeat(hctx, hb)
+	reply, err := a.sendHeartbeat(hctx, hb, now)
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -86,6 +88,40 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	a.journalSrv = reply.JournalSeq
 	a.mu.Unlock()
 	a.uploadJournal(ctx, reply.JournalSeq)
+}
+
+// sendHeartbeat sends hb under the heartbeat session, opening one first if
+// there is none; a server that no longer holds the session (a restart, an
+// expiry) answers 401, and a new session is opened at once. A server
+// without sessions gets signed heartbeats for an hour before the agent
+// tries again.
+func (a *Agent) sendHeartbeat(ctx context.Context, hb *qorgau.Heartbeat, now time.Time) (*qorgau.HeartbeatReply, error) {
+	if now.Before(a.signedUntil) {
+		return a.c.Heartbeat(ctx, hb)
+	}
+	for retry := true; ; retry = false {
+		if a.beatSess == nil {
+			s, err := a.c.OpenBeatSession(ctx, hb.Boot)
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+				a.signedUntil = now.Add(time.Hour)
+				return a.c.Heartbeat(ctx, hb)
+			} else if err != nil {
+				return nil, err
+			}
+			a.beatSess = s
+		}
+		reply, err := a.c.Beat(ctx, a.beatSess, hb)
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden) {
+			a.log.Debug("heartbeat session refused", "err", err)
+			a.beatSess = nil
+			if retry && ae.Status == http.StatusUnauthorized {
+				continue
+			}
+		}
+		return reply, err
+	}
 }
 
 // uploadJournal sends the entries that follow the server's seq.

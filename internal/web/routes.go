@@ -23,6 +23,9 @@ const (
 	Terminal
 	// Source routes need the bearer token of an active camera source.
 	Source
+	// Beat routes need a heartbeat session's MAC, which the handler checks
+	// itself (terminal_beat.go).
+	Beat
 )
 
 // Route is one entry of the route table.
@@ -127,6 +130,8 @@ func (s *Server) registerRoutes() {
 	s.route("GET /api/terminal/v1/followup/{lookup}", Terminal, nil, s.terminalFollowup)
 	s.route("POST /api/terminal/v1/complaints/{id}/read", Terminal, nil, s.terminalAnswerRead)
 	s.route("POST /api/terminal/v1/heartbeat", Terminal, nil, s.terminalHeartbeat)
+	s.route("POST /api/terminal/v1/heartbeat/session", Terminal, nil, s.terminalBeatSession)
+	s.route("POST "+beatPath, Beat, nil, s.terminalBeat)
 	s.route("POST /api/terminal/v1/journal", Terminal, nil, s.terminalJournal)
 	s.route("POST /api/terminal/v1/usage", Terminal, nil, s.terminalUsage)
 
@@ -171,7 +176,7 @@ func (s *Server) guard(rt Route) http.Handler {
 		req := s.newRequest(w, r)
 		var err error
 		switch rt.Access {
-		case Public:
+		case Public, Beat:
 		case Pending:
 			if req.Session == nil {
 				err = errLoginRequired

@@ -85,6 +85,8 @@ var allow = map[string][]qorgau.Role{
 	"GET /log/tile/{path...}":                      nil,
 
 	"POST /api/terminal/v1/heartbeat":         nil,
+	"POST /api/terminal/v1/heartbeat/session": nil,
+	"POST /api/terminal/v1/heartbeat/beat":    nil,
 	"POST /api/terminal/v1/journal":           nil,
 	"POST /api/terminal/v1/usage":             nil,
 	"POST /api/v1/devices/heartbeats":         nil,
@@ -110,6 +112,7 @@ var terminalOnly = map[string]bool{
 	"GET /api/terminal/v1/followup/{lookup}":       true,
 	"POST /api/terminal/v1/complaints/{id}/read":   true,
 	"POST /api/terminal/v1/heartbeat":              true,
+	"POST /api/terminal/v1/heartbeat/session":      true,
 	"POST /api/terminal/v1/journal":                true,
 	"POST /api/terminal/v1/usage":                  true,
 }
@@ -118,6 +121,12 @@ var terminalOnly = map[string]bool{
 // every staff session and anonymous visitor gets 401.
 var sourceOnly = map[string]bool{
 	"POST /api/v1/devices/heartbeats": true,
+}
+
+// beatOnly are the routes only a heartbeat session's MAC opens; every
+// staff session and anonymous visitor gets 401.
+var beatOnly = map[string]bool{
+	"POST /api/terminal/v1/heartbeat/beat": true,
 }
 
 // ownerNarrowed are routes a role of the table may use only by what it
@@ -172,7 +181,10 @@ func TestRoleTable(t *testing.T) {
 		if (rt.Access == web.Source) != sourceOnly[rt.Pattern] {
 			t.Errorf("route %q: access %v, but the test table says source-only %v", rt.Pattern, rt.Access, sourceOnly[rt.Pattern])
 		}
-		if rt.Access == web.Terminal || rt.Access == web.Source {
+		if (rt.Access == web.Beat) != beatOnly[rt.Pattern] {
+			t.Errorf("route %q: access %v, but the test table says heartbeat-session-only %v", rt.Pattern, rt.Access, beatOnly[rt.Pattern])
+		}
+		if rt.Access == web.Terminal || rt.Access == web.Source || rt.Access == web.Beat {
 			for _, role := range append([]qorgau.Role{""}, qorgau.Roles...) {
 				var c *http.Cookie
 				if role != "" {

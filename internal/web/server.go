@@ -84,6 +84,8 @@ type Server struct {
 	accountThrottle *auth.Throttle
 	addrThrottle    *auth.Throttle
 	nonces          nonceCache
+	beats           beatSessions
+	beatMetrics     beatMetrics
 	deviceKeys      sync.Map // device id → cachedKey
 	keys            keyring
 
@@ -134,16 +136,24 @@ func New(db *store.DB, logger *slog.Logger, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.initMetrics()
+	s.initBeatMetrics()
 	s.mux = http.NewServeMux()
 	s.registerRoutes()
 	return s, nil
 }
 
 // Handler returns the root handler: metrics, cross-origin protection, then
-// the routes.
+// the routes. Heartbeats under a session take a shorter way (serveBeat).
 func (s *Server) Handler() http.Handler {
 	csrf := http.NewCrossOriginProtection()
-	return s.instrument(csrf.Handler(securityHeaders(s.mux)))
+	h := s.instrument(csrf.Handler(securityHeaders(s.mux)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == beatPath && r.URL.RawQuery == "" {
+			s.serveBeat(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(h http.Handler) http.Handler {

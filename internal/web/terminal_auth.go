@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -83,7 +84,7 @@ func (s *Server) authenticateTerminal(r *request) error {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.signedBody = body
-	key, err := s.deviceKey(r, device)
+	key, err := s.deviceKey(r.Context(), device)
 	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "device %s is not enrolled", device)
 	} else if err != nil {
@@ -167,12 +168,12 @@ type cachedKey struct {
 
 // deviceKey returns a terminal's enrolled key, from a short-lived cache:
 // every terminal request needs it, and reading it is most of their cost.
-func (s *Server) deviceKey(r *request, device string) (*store.DeviceKey, error) {
+func (s *Server) deviceKey(ctx context.Context, device string) (*store.DeviceKey, error) {
 	now := s.Now()
 	if v, ok := s.deviceKeys.Load(device); ok && now.Sub(v.(cachedKey).at) < deviceKeyTTL {
 		return v.(cachedKey).key, nil
 	}
-	k, err := s.db.DeviceKey(r.Context(), device)
+	k, err := s.db.DeviceKey(ctx, device)
 	if err != nil {
 		return nil, err
 	}

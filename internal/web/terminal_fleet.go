@@ -32,11 +32,8 @@ func (s *Server) terminalHeartbeat(w http.ResponseWriter, r *request) error {
 	if err := readJSON(r, &hb); err != nil {
 		return err
 	}
-	if hb.Network != "" && hb.Network != qorgau.NetworkUp && hb.Network != qorgau.NetworkRestored {
-		return qorgau.Errorf(qorgau.EINVALID, "network must be %q or %q", qorgau.NetworkUp, qorgau.NetworkRestored)
-	}
-	if hb.Uptime < 0 || hb.Outbox < 0 || hb.LogSize < 0 {
-		return qorgau.Errorf(qorgau.EINVALID, "uptime, outbox and log size must not be negative")
+	if err := checkHeartbeat(&hb); err != nil {
+		return err
 	}
 	now := s.Now()
 	res, err := tr.Heartbeat(r.Context(), r.Device.Device, &hb, now)
