@@ -48,6 +48,9 @@ const adminLogEraseUsage = `Usage: qorgau admin log erase --index N --reason TEX
 Crypto-shreds the object and salt of the complaint log's entry N: the
 stored envelope (or status event, or evidence manifest) the leaf commits
 to is deleted for good, and the log can no longer show what the leaf was.
+For a complaint (its id is its log index), the copies re-encrypted for the
+bodies it was redirected to, and the text of the bodies' answers, are
+deleted with it; its history of states and times stays.
 The leaf itself stays, so the tree, every checkpoint and every receipt
 already issued remain valid; a receipt of the erased entry still proves
 its object to whoever holds both. The erasure and its reason go into the

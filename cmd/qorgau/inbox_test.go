@@ -274,6 +274,45 @@ func TestRedirect(t *testing.T) {
 		!strings.Contains(body, "перенаправлено в OMBUDSMAN: вопрос социального обеспечения, не прокуратуры") {
 		t.Error("the first body's copy is not shown as redirected to OMBUDSMAN with the reason")
 	}
+
+	// The new body answers; then a court orders the complaint erased. The
+	// log's copy goes, and with it the copy re-encrypted for the new body
+	// and the answer's ciphertext: neither body can read it any more, and
+	// the kiosk gets no answer to open.
+	resp, err = ombudsman.PostForm(srv.base()+"/inbox/"+id+"/reply", url.Values{"text": {"Ваш вопрос передан в органы соцзащиты."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the new body's reply = %d", resp.StatusCode)
+	}
+	fu, err := kt.Followup(context.Background(), reply.LookupID)
+	if err != nil || len(fu) != 1 || len(fu[0].Replies) != 1 {
+		t.Fatalf("follow-up before the erasure = %+v, %v; want one answer", fu, err)
+	}
+	if out, errOut, code := runQ(t, nil, "admin", "log", "erase", "--index", id, "--reason", "решение суда 2-17/2026", "-data", w.dir); code != 0 {
+		t.Fatalf("qorgau admin log erase = %d\n%s%s", code, out, errOut)
+	}
+	for name, c := range map[string]*http.Client{"the redirected-to body": ombudsman, "the first body": member} {
+		if status, body := getPage(t, c, srv.base()+"/inbox/"+id); status != http.StatusNotFound || strings.Contains(body, text) || !strings.Contains(body, "erased") {
+			t.Errorf("%s opening the erased complaint = %d, want 404 saying it was erased and no text", name, status)
+		}
+	}
+	if fu, err = kt.Followup(context.Background(), reply.LookupID); err != nil || len(fu) != 1 || len(fu[0].Replies) != 0 {
+		t.Errorf("follow-up after the erasure = %+v, %v; want the complaint's history and no answer", fu, err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "qorgau.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var copies, answers int
+	db.QueryRow(`SELECT COUNT(*) FROM complaint_copies WHERE complaint = $1`, id).Scan(&copies)
+	db.QueryRow(`SELECT COUNT(*) FROM complaint_replies WHERE complaint = $1 AND length(ciphertext) > 0`, id).Scan(&answers)
+	if copies != 0 || answers != 0 {
+		t.Errorf("after the erasure %d redirected copies and %d answers with ciphertext remain, want none", copies, answers)
+	}
 }
 
 // TestTortureFlag codes a torture allegation and clears its flag only with

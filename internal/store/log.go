@@ -664,13 +664,18 @@ func (db *DB) ScanLogCheckpoints(ctx context.Context, fn func(cp LogCheckpoint) 
 
 // EraseLogObject removes the object and salt of the leaf at index,
 // leaving the leaf and the tree as they are, and appends audit, if not
-// nil, to the audit log in the same transaction. An index with no leaf is
-// an ENOTFOUND error; a leaf already erased is an ECONFLICT error, and
-// nothing is written.
+// nil, to the audit log in the same transaction. When the leaf is a
+// complaint's, the copies of its content kept beside the log go in the
+// same transaction: the copies re-encrypted for the bodies it was
+// redirected to are deleted, and the ciphertext of the bodies' answers is
+// emptied (the answers' rows, times and log indexes stay, as the history
+// does). An index with no leaf is an ENOTFOUND error; a leaf already
+// erased is an ECONFLICT error, and nothing is written.
 func (db *DB) EraseLogObject(ctx context.Context, index int64, audit *qorgau.AuditRecord) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var erased bool
-		err := tx.QueryRowContext(ctx, `SELECT salt IS NULL FROM log_leaves WHERE idx = $1`, index).Scan(&erased)
+		var kind string
+		err := tx.QueryRowContext(ctx, `SELECT salt IS NULL, kind FROM log_leaves WHERE idx = $1`, index).Scan(&erased, &kind)
 		if err != nil {
 			return notFound(err, "log entry %d not found", index)
 		}
@@ -679,6 +684,15 @@ func (db *DB) EraseLogObject(ctx context.Context, index int64, audit *qorgau.Aud
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE log_leaves SET salt = NULL, object = NULL, erased_at = $2 WHERE idx = $1`, index, db.now()); err != nil {
 			return err
+		}
+		// A complaint's id is the index of its leaf (complaints.KindComplaint).
+		if kind == "complaint" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM complaint_copies WHERE complaint = $1`, index); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE complaint_replies SET ciphertext = $2 WHERE complaint = $1`, index, []byte{}); err != nil {
+				return err
+			}
 		}
 		if audit != nil {
 			return db.appendAudit(ctx, tx, audit)

@@ -100,6 +100,9 @@ func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
 			return err
 		}
 		for _, rp := range replies {
+			if len(rp.Ciphertext) == 0 {
+				continue // erased with the complaint (qorgau admin log erase)
+			}
 			fc.Replies = append(fc.Replies, followupReply{Body: rp.Body, At: rp.At, Ciphertext: rp.Ciphertext})
 		}
 		out = append(out, fc)
