@@ -93,6 +93,14 @@ func (e *JournalEntry) ComputeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// JournalLink names a journal entry by its sequence number and hash: a
+// terminal's rotated journal starts from the last entry it dropped, which
+// it names so.
+type JournalLink struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
 // CheckJournal checks that entries continue a chain whose last entry had
 // sequence number seq and hash prev, and that each is well formed. It
 // returns an EINVALID error naming the first bad entry.

@@ -122,6 +122,7 @@ type AlarmKind string
 // Alarm kinds.
 const (
 	AlarmJournalBroken AlarmKind = "journal_broken" // an uploaded journal did not continue its chain
+	AlarmJournalGap    AlarmKind = "journal_gap"    // the server lost journal entries it had acknowledged
 	AlarmLogRollback   AlarmKind = "log_rollback"   // a terminal has seen a larger log than the server serves
 	AlarmTamper        AlarmKind = "tamper"         // a terminal's case was opened
 )

@@ -574,3 +574,48 @@ func TestAgentJournalRotates(t *testing.T) {
 		t.Error("the journal was never rotated")
 	}
 }
+
+// TestAgentJournalAfterRestore: the server loses journal entries it had
+// acknowledged, which the agent has dropped from its file (a restore of
+// the server from an older backup). The agent sends what it kept, chained
+// to the last entry it dropped, instead of failing at every heartbeat; the
+// server learns exactly which entries are missing.
+func TestAgentJournalAfterRestore(t *testing.T) {
+	f := newFakeServer(t)
+	cfg := agentConfig(f, t.TempDir())
+	cfg.JournalCap = 2 << 10
+	a := startAgent(t, cfg)
+	waitFor(t, "the first heartbeat", func() bool { return a.Online() })
+	for i := range 20 {
+		if _, err := a.Send(context.Background(), draft(fmt.Sprintf("Жалоба %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the journal to be held and rotated", func() bool {
+		f.mu.Lock()
+		held, _ := f.journalHead()
+		f.mu.Unlock()
+		return held == a.Status().Journal && a.journal.Anchor().Seq > 5
+	})
+	f.mu.Lock()
+	f.journal = f.journal[:5] // the restore
+	f.mu.Unlock()
+	anchor := a.journal.Anchor()
+	if _, err := a.Send(context.Background(), draft("После восстановления")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the server to hold the journal again", func() bool {
+		f.mu.Lock()
+		held, _ := f.journalHead()
+		f.mu.Unlock()
+		return a.Status().Outbox == 0 && held == a.Status().Journal
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.journalGaps) != 1 || f.journalGaps[0] != [2]int64{6, anchor.Seq} {
+		t.Fatalf("gaps the server was told of = %v, want entries 6 to %d", f.journalGaps, anchor.Seq)
+	}
+	if err := qorgau.CheckJournal(anchor.Seq, anchor.Hash, f.journal[5:]); err != nil {
+		t.Errorf("the journal after the gap: %v", err)
+	}
+}

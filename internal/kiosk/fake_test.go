@@ -59,17 +59,18 @@ type fakeServer struct {
 	logVKey  string
 	tokenUse int
 
-	mu         sync.Mutex
-	pub        ed25519.PublicKey
-	hashes     []sumtlog.Hash
-	leaves     int64
-	byIdem     map[string]int64
-	complaints []*fakeComplaint
-	submits    int // accepted submissions, retries included
-	heartbeats []qorgau.Heartbeat
-	journal    []qorgau.JournalEntry
-	usage      map[string]qorgau.UsageReport
-	testCodes  map[string]bool // usable test codes, as the kiosk formats them
+	mu          sync.Mutex
+	pub         ed25519.PublicKey
+	hashes      []sumtlog.Hash
+	leaves      int64
+	byIdem      map[string]int64
+	complaints  []*fakeComplaint
+	submits     int // accepted submissions, retries included
+	heartbeats  []qorgau.Heartbeat
+	journal     []qorgau.JournalEntry
+	journalGaps [][2]int64 // entries the server lost, first and last, as uploads reported them
+	usage       map[string]qorgau.UsageReport
+	testCodes   map[string]bool // usable test codes, as the kiosk formats them
 }
 
 type fakeComplaint struct {
@@ -215,25 +216,31 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.heartbeats = append(f.heartbeats, hb)
-		answer(qorgau.HeartbeatReply{ServerTime: time.Now().Unix(), LogSize: f.leaves, JournalSeq: int64(len(f.journal))})
+		seq, _ := f.journalHead()
+		answer(qorgau.HeartbeatReply{ServerTime: time.Now().Unix(), LogSize: f.leaves, JournalSeq: seq})
 	case r.Method == "POST" && path == "/api/terminal/v1/journal":
-		var req struct{ Entries []qorgau.JournalEntry }
+		var req struct {
+			Entries []qorgau.JournalEntry
+			After   *qorgau.JournalLink
+		}
 		if err := json.Unmarshal(body, &req); err != nil {
 			fail(http.StatusBadRequest, "%v", err)
 			return
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		seq, prev := int64(0), qorgau.JournalGenesis
-		if n := len(f.journal); n > 0 {
-			seq, prev = f.journal[n-1].Seq, f.journal[n-1].Hash
+		seq, prev := f.journalHead()
+		if a := req.After; a != nil && seq < a.Seq {
+			f.journalGaps = append(f.journalGaps, [2]int64{seq + 1, a.Seq})
+			seq, prev = a.Seq, a.Hash
 		}
 		if err := qorgau.CheckJournal(seq, prev, req.Entries); err != nil {
 			fail(http.StatusBadRequest, "%s", qorgau.ErrorMessage(err))
 			return
 		}
 		f.journal = append(f.journal, req.Entries...)
-		answer(map[string]int64{"journal_seq": int64(len(f.journal))})
+		seq, _ = f.journalHead()
+		answer(map[string]int64{"journal_seq": seq})
 	case r.Method == "POST" && path == "/api/terminal/v1/usage":
 		var u qorgau.UsageReport
 		if err := json.Unmarshal(body, &u); err != nil || u.Validate() != nil {
@@ -436,4 +443,12 @@ func (f *fakeServer) signCheckpoint() []byte {
 		f.t.Error(err)
 	}
 	return cp
+}
+
+// journalHead returns the last journal entry held; f.mu is held.
+func (f *fakeServer) journalHead() (int64, string) {
+	if n := len(f.journal); n > 0 {
+		return f.journal[n-1].Seq, f.journal[n-1].Hash
+	}
+	return 0, qorgau.JournalGenesis
 }

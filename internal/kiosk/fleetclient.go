@@ -37,8 +37,16 @@ func (c *Client) Heartbeat(ctx context.Context, hb *qorgau.Heartbeat) (*qorgau.H
 // Journal uploads entries of the terminal's hash-chained journal, which
 // must continue what the server holds, and returns the highest entry the
 // server now holds.
-func (c *Client) Journal(ctx context.Context, entries []qorgau.JournalEntry) (int64, error) {
-	body, err := json.Marshal(map[string]any{"entries": entries})
+//
+// after, if not nil, names the dropped entry the first one chains to: the
+// server takes it when it holds less than that, having lost entries it
+// acknowledged (a restore from an older backup), and records the gap.
+func (c *Client) Journal(ctx context.Context, entries []qorgau.JournalEntry, after *qorgau.JournalLink) (int64, error) {
+	up := map[string]any{"entries": entries}
+	if after != nil {
+		up["after"] = after
+	}
+	body, err := json.Marshal(up)
 	if err != nil {
 		return 0, err
 	}

@@ -128,12 +128,22 @@ func (a *Agent) sendHeartbeat(ctx context.Context, hb *qorgau.Heartbeat, now tim
 func (a *Agent) uploadJournal(ctx context.Context, seq int64) {
 	a.ackJournal(seq)
 	for seq < a.journal.Last().Seq {
+		var after *qorgau.JournalLink
 		entries, err := a.journal.After(seq, 500)
+		if errors.Is(err, ErrJournalDropped) {
+			// The server holds less than it once acknowledged: it was
+			// restored from an older backup. Send what is kept, chained
+			// to the last dropped entry; the server records the gap.
+			anchor := a.journal.Anchor()
+			a.log.Warn("the server holds less of the journal than it acknowledged", "server", seq, "kept_from", anchor.Seq+1)
+			after = &anchor
+			entries, err = a.journal.After(anchor.Seq, 500)
+		}
 		if err != nil || len(entries) == 0 {
 			a.log.Error("journal", "err", err)
 			return
 		}
-		got, err := a.c.Journal(ctx, entries)
+		got, err := a.c.Journal(ctx, entries, after)
 		if err != nil {
 			a.log.Warn("journal upload failed", "after", seq, "err", err)
 			return

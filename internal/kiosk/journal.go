@@ -49,10 +49,7 @@ type Journal struct {
 }
 
 // journalAnchor names the last entry dropped from the journal's file.
-type journalAnchor struct {
-	Seq  int64  `json:"seq"`
-	Hash string `json:"hash"`
-}
+type journalAnchor = qorgau.JournalLink
 
 // journalLine is a line of the file: an entry, or the first line's anchor.
 type journalLine struct {
@@ -272,6 +269,14 @@ func (j *Journal) Last() qorgau.JournalEntry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.last
+}
+
+// Anchor returns the last entry dropped from the file, to which the first
+// entry kept chains: Seq 0 and the genesis hash if none was dropped.
+func (j *Journal) Anchor() qorgau.JournalLink {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.anchor
 }
 
 // After returns up to max entries that follow entry seq, in order. Entries

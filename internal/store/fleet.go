@@ -205,11 +205,30 @@ func journalHead(ctx context.Context, q interface {
 // (qorgau.CheckJournal). It returns the new head's sequence number. A
 // broken chain is an EINVALID error and stores nothing.
 func (db *DB) AppendJournal(ctx context.Context, device string, entries []qorgau.JournalEntry) (int64, error) {
-	var head int64
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	head, _, err := db.appendJournal(ctx, device, nil, entries)
+	return head, err
+}
+
+// AppendJournalAfter is AppendJournal for a terminal whose journal starts
+// after an entry it has dropped: if the server holds less of the chain
+// than after.Seq, the entries must chain to after instead of to what the
+// server holds. That happens only when the server lost entries it had
+// acknowledged (a restore from an older backup); the entries from the
+// server's head + 1 to after.Seq are then missing for good, and lost
+// returns the first of them (0 if none are).
+func (db *DB) AppendJournalAfter(ctx context.Context, device string, after qorgau.JournalLink, entries []qorgau.JournalEntry) (head, lost int64, err error) {
+	return db.appendJournal(ctx, device, &after, entries)
+}
+
+func (db *DB) appendJournal(ctx context.Context, device string, after *qorgau.JournalLink, entries []qorgau.JournalEntry) (head, lost int64, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		seq, prev, err := journalHead(ctx, tx, device)
 		if err != nil {
 			return err
+		}
+		lost = 0
+		if after != nil && seq < after.Seq {
+			lost, seq, prev = seq+1, after.Seq, after.Hash
 		}
 		if err := qorgau.CheckJournal(seq, prev, entries); err != nil {
 			return err
@@ -226,7 +245,7 @@ func (db *DB) AppendJournal(ctx context.Context, device string, entries []qorgau
 		head = seq
 		return nil
 	})
-	return head, err
+	return head, lost, err
 }
 
 // Journal returns a terminal's journal entries whose time falls in

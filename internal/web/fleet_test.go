@@ -121,6 +121,37 @@ func TestTerminalHeartbeatAndJournal(t *testing.T) {
 	if _, v := tm.sendJSON(t, "/api/terminal/v1/heartbeat", qorgau.Heartbeat{Boot: "b1", Outbox: 7, LogSize: 4321}); v["journal_seq"] != float64(3) {
 		t.Errorf("journal_seq after upload = %v, want 3", v["journal_seq"])
 	}
+	// "after" names an entry the server already holds: it does not count,
+	// and the entries must still continue the stored head.
+	head := entries[2]
+	code, v = tm.sendJSON(t, "/api/terminal/v1/journal", map[string]any{"entries": forged, "after": qorgau.JournalLink{Seq: 2, Hash: entries[1].Hash}})
+	if code != http.StatusBadRequest {
+		t.Errorf("a broken chain with an old after = %d %v, want 400", code, v)
+	}
+	for name, after := range map[string]string{"seq 0": `{"seq":0,"hash":"` + head.Hash + `"}`, "short hash": `{"seq":9,"hash":"abc"}`} {
+		if code, _ := tm.sendJSON(t, "/api/terminal/v1/journal", `{"entries":[],"after":`+after+`}`); code != http.StatusBadRequest {
+			t.Errorf("journal with after %s = %d, want 400", name, code)
+		}
+	}
+	// The terminal dropped entries up to 10 once the server held them, and
+	// the server, restored from a backup, holds 3: the entries chained to
+	// entry 10 are stored, and the alarm names 4 to 10 as missing.
+	dropped := journalChain(3, head.Hash, e.now, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat,
+		qorgau.JournalHeartbeat, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat)
+	last := dropped[len(dropped)-1]
+	kept := journalChain(last.Seq, last.Hash, e.now, qorgau.JournalNetworkBack, qorgau.JournalHeartbeat)
+	code, v = tm.sendJSON(t, "/api/terminal/v1/journal", map[string]any{"entries": kept, "after": qorgau.JournalLink{Seq: last.Seq, Hash: last.Hash}})
+	if code != http.StatusOK || v["journal_seq"] != float64(12) {
+		t.Fatalf("journal after the server's restore = %d %v, want 200 and 12", code, v)
+	}
+	alarms, _ = e.db.FleetAlarms(ctx, "EC-166-1", 10)
+	if len(alarms) != 3 || alarms[0].Kind != qorgau.AlarmJournalGap || !strings.Contains(alarms[0].Detail, "entries 4 to 10 are missing") {
+		t.Errorf("alarms = %+v, want a journal_gap naming entries 4 to 10 after two journal_broken", alarms)
+	}
+	e.now = e.now.Add(time.Second)
+	if _, v := tm.sendJSON(t, "/api/terminal/v1/heartbeat", qorgau.Heartbeat{Boot: "b1", Outbox: 7, LogSize: 4321}); v["journal_seq"] != float64(12) {
+		t.Errorf("journal_seq after the gap = %v, want 12", v["journal_seq"])
+	}
 	// The facility's fleet page shows what the last heartbeat said.
 	_, page := e.do(e.client(), "GET", "/fleet/facility/EC-166-1", nil, e.session(qorgau.RoleNPM))
 	i := strings.Index(page, `aria-labelledby="terminals"`)

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/hex"
+	"fmt"
 	"net/http"
 
 	"qorgau.kz/qorgau"
@@ -50,6 +52,11 @@ func (s *Server) terminalHeartbeat(w http.ResponseWriter, r *request) error {
 // journalUpload is the body of POST /api/terminal/v1/journal.
 type journalUpload struct {
 	Entries []qorgau.JournalEntry `json:"entries"`
+	// After, when set, is the entry the terminal's journal now starts
+	// after, having dropped the entries up to it once this server had
+	// acknowledged them. It counts only if the server holds less than it:
+	// then the server lost acknowledged entries (see AppendJournalAfter).
+	After *qorgau.JournalLink `json:"after,omitempty"`
 }
 
 // terminalJournal stores the entries of a terminal's journal that follow
@@ -71,8 +78,18 @@ func (s *Server) terminalJournal(w http.ResponseWriter, r *request) error {
 	case len(up.Entries) > maxJournalUpload:
 		return qorgau.Errorf(qorgau.ETOOLARGE, "at most %d entries per upload", maxJournalUpload)
 	}
+	if a := up.After; a != nil {
+		if _, err := hex.DecodeString(a.Hash); a.Seq < 1 || len(a.Hash) != 64 || err != nil {
+			return qorgau.Errorf(qorgau.EINVALID, "after must name an entry: a seq of 1 or more and a 64-digit hex hash")
+		}
+	}
 	ctx := r.Context()
-	seq, err := s.db.AppendJournal(ctx, r.Device.Device, up.Entries)
+	var seq, lost int64
+	if up.After != nil {
+		seq, lost, err = s.db.AppendJournalAfter(ctx, r.Device.Device, *up.After, up.Entries)
+	} else {
+		seq, err = s.db.AppendJournal(ctx, r.Device.Device, up.Entries)
+	}
 	if qorgau.ErrorCode(err) == qorgau.EINVALID {
 		if aerr := tr.RecordAlarm(ctx, r.Device.Device, qorgau.AlarmJournalBroken, qorgau.ErrorMessage(err)); aerr != nil {
 			s.log.Error("record journal alarm", "device", r.Device.Device, "err", aerr)
@@ -80,6 +97,13 @@ func (s *Server) terminalJournal(w http.ResponseWriter, r *request) error {
 		return err
 	} else if err != nil {
 		return err
+	}
+	if lost > 0 {
+		// Stored; the alarm says what is missing and why it may be.
+		detail := fmt.Sprintf("entries %d to %d are missing: the terminal had dropped them once this server acknowledged them, and the server no longer holds them (restored from an older backup?)", lost, up.After.Seq)
+		if aerr := tr.RecordAlarm(ctx, r.Device.Device, qorgau.AlarmJournalGap, detail); aerr != nil {
+			s.log.Error("record journal alarm", "device", r.Device.Device, "err", aerr)
+		}
 	}
 	if err := tr.JournalStored(ctx, r.Device.Device, seq); err != nil {
 		// The journal is stored; a cause can be inferred again later.
