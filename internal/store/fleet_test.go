@@ -118,6 +118,22 @@ func TestJournal(t *testing.T) {
 		if err != nil || len(got) != 3 || got[0].Kind != qorgau.JournalHeartbeat || got[2].Kind != qorgau.JournalNetworkBack || got[2].Hash != more[0].Hash {
 			t.Fatalf("Journal = %+v, %v", got, err)
 		}
+		// After a restore the server holds 4; the terminal's file starts
+		// after entry 9. With after the entries chain to it and 5–9 are
+		// reported lost; an after the server already holds changes nothing.
+		gone := journal(4, more[0].Hash, t0.Add(2*time.Hour), qorgau.JournalHeartbeat, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat, qorgau.JournalHeartbeat)
+		nine := qorgau.JournalLink{Seq: 9, Hash: gone[4].Hash}
+		kept := journal(9, nine.Hash, t0.Add(3*time.Hour), qorgau.JournalHeartbeat)
+		if _, _, err := db.AppendJournalAfter(ctx, "T-1", qorgau.JournalLink{Seq: 3, Hash: first[2].Hash}, kept); qorgau.ErrorCode(err) != qorgau.EINVALID {
+			t.Errorf("AppendJournalAfter(an after the server holds, entries not chaining to its head) = %v, want EINVALID", err)
+		}
+		if n, lost, err := db.AppendJournalAfter(ctx, "T-1", nine, kept); err != nil || n != 10 || lost != 5 {
+			t.Fatalf("AppendJournalAfter(gap) = %d, %d, %v; want 10, 5", n, lost, err)
+		}
+		next := journal(10, kept[0].Hash, t0.Add(4*time.Hour), qorgau.JournalHeartbeat)
+		if n, lost, err := db.AppendJournalAfter(ctx, "T-1", nine, next); err != nil || n != 11 || lost != 0 {
+			t.Fatalf("AppendJournalAfter(no gap) = %d, %d, %v; want 11, 0", n, lost, err)
+		}
 	})
 }
 
