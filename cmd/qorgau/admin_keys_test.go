@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"filippo.io/age"
 
 	"qorgau.kz/qorgau"
-	"qorgau.kz/qorgau/internal/pgtest"
 	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/store"
 )
@@ -174,20 +172,7 @@ func TestAdminBodyKeys(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			url, dbArgs := filepath.Join(dir, "qorgau.db"), []string{"-data", dir}
-			if engine == "postgres" {
-				url = pgtest.NewDatabase(t)
-				dbArgs = []string{"-db", url}
-			}
-			db, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db, _, dbArgs := migratedDB(t, engine)
 			if err := db.SaveBodies(ctx, []qorgau.Body{{Code: "PROS-35", Kind: qorgau.BodyProsecutor, Region: "KZ-35", NameKK: "a", NameRU: "b", NameEN: "c"}}, nil); err != nil {
 				t.Fatal(err)
 			}

@@ -26,20 +26,7 @@ func TestAdminLogErase(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			url, dbArgs := filepath.Join(dir, "qorgau.db"), []string{"-data", dir}
-			if engine == "postgres" {
-				url = pgtest.NewDatabase(t)
-				dbArgs = []string{"-db", url}
-			}
-			db, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db, dir, dbArgs := migratedDB(t, engine)
 			skey, vkey, err := tlog.GenerateKey("qorgau.test/log")
 			if err != nil {
 				t.Fatal(err)
@@ -143,4 +130,28 @@ func TestAdminLogErase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migratedDB returns a migrated database of the engine ("sqlite", in a new
+// data directory, or "postgres", a throw-away one), closed at the test's
+// end, with that directory and the flags that name the database to the
+// CLI.
+func migratedDB(t *testing.T, engine string) (db *store.DB, dir string, dbArgs []string) {
+	t.Helper()
+	ctx := context.Background()
+	dir = t.TempDir()
+	url, dbArgs := filepath.Join(dir, "qorgau.db"), []string{"-data", dir}
+	if engine == "postgres" {
+		url = pgtest.NewDatabase(t)
+		dbArgs = []string{"-db", url}
+	}
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db, dir, dbArgs
 }

@@ -545,11 +545,7 @@ func TestAgentJournalRotates(t *testing.T) {
 	cfg.JournalCap = 2 << 10
 	a := startAgent(t, cfg)
 	waitFor(t, "the first heartbeat", func() bool { return a.Online() })
-	for i := range 20 {
-		if _, err := a.Send(context.Background(), draft(fmt.Sprintf("Жалоба %d", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendComplaints(t, a, 20)
 	waitFor(t, "the outbox to empty", func() bool { return a.Status().Outbox == 0 })
 	path := filepath.Join(dir, fileJournal)
 	waitFor(t, "the server to hold the journal and the file to shrink", func() bool {
@@ -586,11 +582,7 @@ func TestAgentJournalAfterRestore(t *testing.T) {
 	cfg.JournalCap = 2 << 10
 	a := startAgent(t, cfg)
 	waitFor(t, "the first heartbeat", func() bool { return a.Online() })
-	for i := range 20 {
-		if _, err := a.Send(context.Background(), draft(fmt.Sprintf("Жалоба %d", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendComplaints(t, a, 20)
 	waitFor(t, "the journal to be held and rotated", func() bool {
 		f.mu.Lock()
 		held, _ := f.journalHead()
@@ -617,5 +609,15 @@ func TestAgentJournalAfterRestore(t *testing.T) {
 	}
 	if err := qorgau.CheckJournal(anchor.Seq, anchor.Hash, f.journal[5:]); err != nil {
 		t.Errorf("the journal after the gap: %v", err)
+	}
+}
+
+// sendComplaints queues n complaints at the agent.
+func sendComplaints(t *testing.T, a *runningAgent, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := a.Send(context.Background(), draft(fmt.Sprintf("Жалоба %d", i))); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
