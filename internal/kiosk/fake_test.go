@@ -68,7 +68,7 @@ type fakeServer struct {
 	submits     int // accepted submissions, retries included
 	heartbeats  []qorgau.Heartbeat
 	journal     []qorgau.JournalEntry
-	journalGaps [][2]int64 // entries the server lost, first and last, as uploads reported them
+	journalGaps []journalGap // entries the server lost, as uploads reported them
 	usage       map[string]qorgau.UsageReport
 	testCodes   map[string]bool // usable test codes, as the kiosk formats them
 }
@@ -231,7 +231,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		defer f.mu.Unlock()
 		seq, prev := f.journalHead()
 		if a := req.After; a != nil && seq < a.Seq {
-			f.journalGaps = append(f.journalGaps, [2]int64{seq + 1, a.Seq})
+			f.journalGaps = append(f.journalGaps, journalGap{from: seq + 1, after: *a})
 			seq, prev = a.Seq, a.Hash
 		}
 		if err := qorgau.CheckJournal(seq, prev, req.Entries); err != nil {
@@ -451,4 +451,11 @@ func (f *fakeServer) journalHead() (int64, string) {
 		return f.journal[n-1].Seq, f.journal[n-1].Hash
 	}
 	return 0, qorgau.JournalGenesis
+}
+
+// journalGap is a journal upload that chained to an entry the server did
+// not hold: entries from .from to .after.Seq are lost.
+type journalGap struct {
+	from  int64
+	after qorgau.JournalLink
 }
