@@ -100,7 +100,7 @@ func (s *Server) terminalJournal(w http.ResponseWriter, r *request) error {
 	}
 	if lost > 0 {
 		// Stored; the alarm says what is missing and why it may be.
-		detail := fmt.Sprintf("entries %d to %d are missing: the terminal had dropped them once this server acknowledged them, and the server no longer holds them (restored from an older backup?)", lost, up.After.Seq)
+		detail := fmt.Sprintf("entries %d to %d are missing: the terminal says it dropped them after the server acknowledged them, and this server no longer holds them (restored from an older backup?)", lost, up.After.Seq)
 		if aerr := tr.RecordAlarm(ctx, r.Device.Device, qorgau.AlarmJournalGap, detail); aerr != nil {
 			s.log.Error("record journal alarm", "device", r.Device.Device, "err", aerr)
 		}
