@@ -3,12 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
-
-	"qorgau.kz/qorgau/internal/pgtest"
 )
 
 // TestEventFactsMigration moves the facts that the service wrote into a
@@ -18,34 +14,7 @@ func TestEventFactsMigration(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			url := filepath.Join(t.TempDir(), "qorgau.db")
-			if engine == "postgres" {
-				url = pgtest.NewDatabase(t)
-			}
-			db, err := Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			list, err := db.dialect.migrationList()
-			if err != nil {
-				t.Fatal(err)
-			}
-			k := slices.IndexFunc(list, func(m Migration) bool { return m.Name == "event_facts" })
-			if k < 0 {
-				t.Fatal("no event_facts migration")
-			}
-			if _, err := db.w.ExecContext(ctx, createMigrationsTable); err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range list[:k] {
-				if _, err := db.w.ExecContext(ctx, m.sql); err != nil {
-					t.Fatalf("%04d_%s: %v", m.Version, m.Name, err)
-				}
-				if _, err := db.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, "2026-01-01T00:00:00Z"); err != nil {
-					t.Fatal(err)
-				}
-			}
+			db := dbBefore(t, engine, "event_facts")
 			at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 			if _, err := db.w.ExecContext(ctx, `INSERT INTO complaints (id, idem, device, facility, region, category, urgent, test, lookup_id, received_at)
 				VALUES (0, 'c0', 'T-1', 'F', 'KZ-35', 'medical', FALSE, FALSE, '00', $1)`, at); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,39 +19,8 @@ func TestLogCompactMigration(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
-			url := filepath.Join(t.TempDir(), "qorgau.db")
-			if engine == "postgres" {
-				url = pgtest.NewDatabase(t)
-			}
-			db, err := Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-
 			// The schema just before the migration.
-			list, err := db.dialect.migrationList()
-			if err != nil {
-				t.Fatal(err)
-			}
-			k := 0
-			for k < len(list) && list[k].Name != "log_compact" {
-				k++
-			}
-			if k == len(list) {
-				t.Fatal("no log_compact migration")
-			}
-			if _, err := db.w.ExecContext(ctx, createMigrationsTable); err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range list[:k] {
-				if _, err := db.w.ExecContext(ctx, m.sql); err != nil {
-					t.Fatalf("%04d_%s: %v", m.Version, m.Name, err)
-				}
-				if _, err := db.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, "2026-01-01T00:00:00Z"); err != nil {
-					t.Fatal(err)
-				}
-			}
+			db := dbBefore(t, engine, "log_compact")
 
 			// Three leaves, the second erased, and their six hashes.
 			at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -100,4 +70,42 @@ func TestLogCompactMigration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dbBefore opens a new database of the engine ("sqlite" or "postgres",
+// a throw-away one) with the schema just before the migration called
+// name, recorded as applied, so that a test can write rows in the old
+// shape and then run Migrate. It is closed at the test's end.
+func dbBefore(t *testing.T, engine, name string) *DB {
+	t.Helper()
+	ctx := context.Background()
+	url := filepath.Join(t.TempDir(), "qorgau.db")
+	if engine == "postgres" {
+		url = pgtest.NewDatabase(t)
+	}
+	db, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	list, err := db.dialect.migrationList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := slices.IndexFunc(list, func(m Migration) bool { return m.Name == name })
+	if k < 0 {
+		t.Fatalf("no %s migration", name)
+	}
+	if _, err := db.w.ExecContext(ctx, createMigrationsTable); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list[:k] {
+		if _, err := db.w.ExecContext(ctx, m.sql); err != nil {
+			t.Fatalf("%04d_%s: %v", m.Version, m.Name, err)
+		}
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, "2026-01-01T00:00:00Z"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }
