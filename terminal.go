@@ -93,3 +93,35 @@ type TerminalZone struct {
 	Name string   `json:"name"`
 	Kind ZoneKind `json:"kind"`
 }
+
+// FollowupComplaint is a complaint's status as a kiosk shows it to the
+// person holding its receipt code (GET /api/terminal/v1/followup/{lookup}).
+type FollowupComplaint struct {
+	ID       int64             `json:"complaint"`
+	Received time.Time         `json:"received"`
+	Bodies   map[string]string `json:"bodies"` // body → state
+	Events   []FollowupEvent   `json:"events"`
+	Replies  []FollowupReply   `json:"replies"`
+}
+
+// FollowupEvent is an event as the complainant sees it: the state and its
+// facts, which the kiosk words in the person's language. The member's own
+// words (a reason) stay in the console: the answer to the person is the
+// sealed reply.
+type FollowupEvent struct {
+	Body     string    `json:"body"`
+	At       time.Time `json:"at"`
+	State    string    `json:"state"`
+	Term     string    `json:"term,omitempty"`     // YYYY-MM-DD: last day of an extended or missed term
+	To       string    `json:"to,omitempty"`       // the body a complaint was redirected to
+	Outcome  string    `json:"outcome,omitempty"`  // the Outcome of a closing
+	Evidence []string  `json:"evidence,omitempty"` // kinds of evidence the body considered
+}
+
+// FollowupReply is a body's answer, sealed to the receipt code's reply key
+// (and the body's key).
+type FollowupReply struct {
+	Body       string    `json:"body"`
+	At         time.Time `json:"at"`
+	Ciphertext []byte    `json:"ciphertext"` // JSON base64
+}

@@ -213,33 +213,13 @@ func (c *Client) Receipt(ctx context.Context, complaint int64) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s.Receipt)
 }
 
-// FollowupReply is a sealed answer, readable with the receipt code's reply key.
-type FollowupReply struct {
-	Body       string    `json:"body"`
-	At         time.Time `json:"at"`
-	Ciphertext []byte    `json:"ciphertext"`
-}
-
-// FollowupEvent is a step of a complaint's history with its facts.
-type FollowupEvent struct {
-	Body     string    `json:"body"`
-	At       time.Time `json:"at"`
-	State    string    `json:"state"`
-	Term     string    `json:"term,omitempty"`     // YYYY-MM-DD: last day of an extended or missed term
-	To       string    `json:"to,omitempty"`       // the body a complaint was redirected to
-	Outcome  string    `json:"outcome,omitempty"`  // qorgau.Outcome of a closing
-	Evidence []string  `json:"evidence,omitempty"` // kinds of evidence the body considered
-}
-
-// FollowupComplaint is a complaint's status as a kiosk shows it to the
-// person holding its receipt code.
-type FollowupComplaint struct {
-	ID       int64             `json:"complaint"`
-	Received time.Time         `json:"received"`
-	Bodies   map[string]string `json:"bodies"`
-	Events   []FollowupEvent   `json:"events"`
-	Replies  []FollowupReply   `json:"replies"`
-}
+// FollowupReply, FollowupEvent and FollowupComplaint are the follow-up
+// answer's parts (see qorgau.FollowupComplaint).
+type (
+	FollowupReply     = qorgau.FollowupReply
+	FollowupEvent     = qorgau.FollowupEvent
+	FollowupComplaint = qorgau.FollowupComplaint
+)
 
 // Followup fetches the status history and sealed answers of the complaints
 // filed under a receipt code's lookup id.

@@ -5,38 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"qorgau.kz/qorgau"
 )
-
-type followupReply struct {
-	Body       string    `json:"body"`
-	At         time.Time `json:"at"`
-	Ciphertext []byte    `json:"ciphertext"` // sealed to the reply key; JSON base64
-}
-
-// followupEvent is an event as the complainant sees it: the state and
-// its facts, which the kiosk words in the person's language. The member's
-// own words (a reason) stay in the console: the answer to the person is
-// the sealed reply.
-type followupEvent struct {
-	Body     string    `json:"body"`
-	At       time.Time `json:"at"`
-	State    string    `json:"state"`
-	Term     string    `json:"term,omitempty"`     // YYYY-MM-DD: last day of an extended or missed term
-	To       string    `json:"to,omitempty"`       // the body a complaint was redirected to
-	Outcome  string    `json:"outcome,omitempty"`  // how the body closed its copy
-	Evidence []string  `json:"evidence,omitempty"` // what it considered
-}
-
-type followupComplaint struct {
-	ID       int64             `json:"complaint"`
-	Received time.Time         `json:"received"`
-	Bodies   map[string]string `json:"bodies"` // body → state
-	Events   []followupEvent   `json:"events"`
-	Replies  []followupReply   `json:"replies"`
-}
 
 // lookupID checks a lookup id's form: 32 hex digits, derived from a receipt
 // code. Only someone holding the code can name it.
@@ -59,19 +30,19 @@ func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	out := []followupComplaint{}
+	out := []qorgau.FollowupComplaint{}
 	for _, id := range ids {
 		c, err := s.db.Complaint(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		fc := followupComplaint{ID: id, Received: c.Received, Bodies: map[string]string{}}
+		fc := qorgau.FollowupComplaint{ID: id, Received: c.Received, Bodies: map[string]string{}}
 		// Each copy's history starts with its delivery to the body's
 		// inbox, which is not an event of its own.
 		for _, b := range c.Bodies {
 			fc.Bodies[b.Body] = string(b.State)
 			if !b.Delivered.IsZero() {
-				fc.Events = append(fc.Events, followupEvent{Body: b.Body, At: b.Delivered, State: string(qorgau.StateDelivered)})
+				fc.Events = append(fc.Events, qorgau.FollowupEvent{Body: b.Body, At: b.Delivered, State: string(qorgau.StateDelivered)})
 			}
 		}
 		events, err := s.db.ComplaintEvents(r.Context(), id)
@@ -88,13 +59,13 @@ func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
 			case e.Event != "":
 				continue // the body's own bookkeeping
 			}
-			fe := followupEvent{Body: e.Body, At: e.At, State: state, Term: e.Term, To: e.To, Outcome: string(e.Outcome)}
+			fe := qorgau.FollowupEvent{Body: e.Body, At: e.At, State: state, Term: e.Term, To: e.To, Outcome: string(e.Outcome)}
 			for _, k := range e.Evidence {
 				fe.Evidence = append(fe.Evidence, string(k))
 			}
 			fc.Events = append(fc.Events, fe)
 		}
-		slices.SortStableFunc(fc.Events, func(a, b followupEvent) int { return a.At.Compare(b.At) })
+		slices.SortStableFunc(fc.Events, func(a, b qorgau.FollowupEvent) int { return a.At.Compare(b.At) })
 		replies, err := s.db.Replies(r.Context(), id)
 		if err != nil {
 			return err
@@ -103,7 +74,7 @@ func (s *Server) terminalFollowup(w http.ResponseWriter, r *request) error {
 			if len(rp.Ciphertext) == 0 {
 				continue // erased with the complaint (qorgau admin log erase)
 			}
-			fc.Replies = append(fc.Replies, followupReply{Body: rp.Body, At: rp.At, Ciphertext: rp.Ciphertext})
+			fc.Replies = append(fc.Replies, qorgau.FollowupReply{Body: rp.Body, At: rp.At, Ciphertext: rp.Ciphertext})
 		}
 		out = append(out, fc)
 	}
