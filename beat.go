@@ -38,6 +38,11 @@ import (
 // replayed and no nonce needs remembering. The answer (HeartbeatReply)
 // carries BeatReplyMAC under the same key. An unknown or expired session
 // is refused with 401, and the terminal opens a new one.
+//
+// A server with a heartbeat listener of its own (qorgau serve -beat-addr)
+// names its URL in BeatSession.BeatURL; the terminal sends heartbeats
+// there, under the same session, and to its server's own route when the
+// listener cannot be reached.
 const (
 	HeaderSession = "Qorgau-Session" // heartbeat session id
 	HeaderCounter = "Qorgau-Counter" // decimal, strictly increasing per session
@@ -61,6 +66,9 @@ type BeatSession struct {
 	IdleSeconds int   `json:"idle_seconds"`
 	Interval    int   `json:"interval_seconds"`
 	ServerTime  int64 `json:"server_time"`
+	// BeatURL, if not empty, is where to POST the session's heartbeats
+	// instead of the server's /api/terminal/v1/heartbeat/beat.
+	BeatURL string `json:"beat_url,omitempty"`
 }
 
 // BeatSessionKey derives a heartbeat session's 32-byte key from the X25519

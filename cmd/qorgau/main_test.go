@@ -111,11 +111,17 @@ func get(t *testing.T, url string) (int, string) {
 func TestServe(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
-			args := []string{"serve", "-data", t.TempDir()}
+			args := []string{"serve", "-data", t.TempDir(), "-beat-addr", "127.0.0.1:0"}
 			if engine == "postgres" {
 				args = append(args, "-db", pgtest.NewDatabase(t))
 			}
 			base, cmd, logs := startServer(t, nil, args...)
+			// The heartbeat listener takes only heartbeats.
+			if m := regexp.MustCompile(`"msg":"heartbeat listener".*"url":"(http://127\.0\.0\.1:\d+/api/terminal/v1/heartbeat/beat)"`).FindStringSubmatch(logs.String()); m == nil {
+				t.Errorf("serve -beat-addr logged no listener URL:\n%s", logs)
+			} else if code, body := get(t, m[1]); code != http.StatusMethodNotAllowed || !strings.Contains(body, `"message"`) {
+				t.Errorf("GET on the heartbeat listener = %d %q, want 405 with a JSON message", code, body)
+			}
 			if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
 				t.Errorf("/healthz = %d %q", code, body)
 			}
@@ -180,7 +186,8 @@ func TestHelpAndUsage(t *testing.T) {
 			t.Errorf("qorgau %v = exit %d, want 0 with help text", args, code)
 		}
 	}
-	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "-nope"}, {"admin", "user"}, {"admin", "import", "toasters", "x.csv"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "-nope"}, {"serve", "-beat-addr", "0.0.0.0:8081"},
+		{"serve", "-beat-url", "http://q.example.kz:8081"}, {"serve", "-beat-addr", ":8081", "-beat-url", "q.example.kz"}, {"admin", "user"}, {"admin", "import", "toasters", "x.csv"}} {
 		_, stderr, code := runQ(t, nil, args...)
 		if code != 2 || !strings.Contains(stderr, "qorgau:") {
 			t.Errorf("qorgau %v = exit %d %q, want 2 with a message", args, code, stderr)

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // on -pprof's own listener only
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,8 @@ type serveFlags struct {
 	clockSkew     time.Duration
 	maxEnvelope   int
 	pprof         string
+	beatAddr      string
+	beatURL       string
 	notifyFlags
 	// The fleet watch.
 	sweepEvery         time.Duration
@@ -62,6 +66,8 @@ func (f *serveFlags) register(fs interface {
 	fs.StringVar(&f.witnessPolicy, "witness-policy", "", "witness policy file: witnesses to ask for cosignatures, and the quorum")
 	fs.DurationVar(&f.clockSkew, "clock-skew", 5*time.Minute, "how far a terminal's clock may be off before its requests are refused")
 	intVar(fs, &f.maxEnvelope, "max-envelope", seal.DefaultMaxSize, "largest complaint envelope accepted, in bytes")
+	fs.StringVar(&f.beatAddr, "beat-addr", "", "also take terminals' heartbeats on this address, with a lighter HTTP server (for fleets of tens of thousands); off when empty")
+	fs.StringVar(&f.beatURL, "beat-url", "", "the URL terminals reach -beat-addr at, e.g. https://qorgau.example.kz:8443 (default: the scheme of this server and -beat-addr)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler on this address (keep it on loopback), e.g. 127.0.0.1:6060")
 	f.notifyFlags.register(fs)
 	fs.DurationVar(&f.sweepEvery, "sweep-every", 500*time.Millisecond, "how often the fleet watch looks for silent devices; an outage is detected at most 2 × interval + this after the last heartbeat")
@@ -91,6 +97,21 @@ func (f *serveFlags) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return usageError(fmt.Sprintf("-addr %q: %v", f.addr, err))
+	}
+	if f.beatAddr != "" {
+		host, _, err := net.SplitHostPort(f.beatAddr)
+		if err != nil {
+			return usageError(fmt.Sprintf("-beat-addr %q: %v", f.beatAddr, err))
+		}
+		if ip := net.ParseIP(host); f.beatURL == "" && (host == "" || ip != nil && ip.IsUnspecified()) {
+			return usageError("-beat-addr listens on every address: give -beat-url, the URL terminals reach it at")
+		}
+	}
+	if f.beatURL != "" {
+		u, err := url.Parse(f.beatURL)
+		if f.beatAddr == "" || err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") {
+			return usageError("-beat-url goes with -beat-addr and is a base URL such as https://qorgau.example.kz:8443")
+		}
 	}
 	if f.idleTimeout < time.Minute || f.maxSession < f.idleTimeout {
 		return usageError("-idle-timeout must be at least 1m and -max-session at least as long")
@@ -250,6 +271,24 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 		LogKey: keys.logVKey, DirectoryKey: keys.directoryKey.Public().(ed25519.PublicKey),
 		DirectorySigner: keys.directoryKey, ReplySalt: keys.replySalt,
 	}
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	}
+	// The heartbeat listener's address is known before the server is
+	// made, which tells terminals its URL.
+	var bl net.Listener
+	if f.beatAddr != "" {
+		if bl, err = net.Listen("tcp", f.beatAddr); err != nil {
+			return fmt.Errorf("-beat-addr: %w", err)
+		}
+		defer bl.Close()
+		cfg.BeatURL = strings.TrimSuffix(f.beatURL, "/")
+		if cfg.BeatURL == "" {
+			cfg.BeatURL = scheme + "://" + bl.Addr().String()
+		}
+		cfg.BeatURL += "/api/terminal/v1/heartbeat/beat"
+	}
 	srv, err := web.New(db, log, cfg)
 	if err != nil {
 		return err
@@ -268,6 +307,25 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
+	}
+	var beats *web.BeatServer
+	if bl != nil {
+		beats = srv.NewBeatServer()
+		go func() {
+			var err error
+			if f.tlsCert != "" {
+				err = beats.ServeTLS(bl, f.tlsCert, f.tlsKey)
+			} else {
+				err = beats.Serve(bl)
+			}
+			if err != nil {
+				select {
+				case fatal <- fmt.Errorf("heartbeat listener: %w", err):
+				default:
+				}
+			}
+		}()
+		log.Info("heartbeat listener", "addr", bl.Addr().String(), "url", cfg.BeatURL)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -288,10 +346,6 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 			errc <- hs.Serve(ln)
 		}
 	}()
-	scheme := "http"
-	if f.tlsCert != "" {
-		scheme = "https"
-	}
 	log.Info("qorgau serving", "url", scheme+"://"+ln.Addr().String(), "engine", db.Engine(), "version", version)
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -307,6 +361,9 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err = hs.Shutdown(shutdownCtx)
+	if beats != nil {
+		beats.Shutdown(shutdownCtx)
+	}
 	cancelLoops()
 	background.Wait()
 	if fatalErr != nil {

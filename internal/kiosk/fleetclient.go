@@ -13,6 +13,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -88,8 +89,11 @@ type BeatSession struct {
 	ID string
 	// Interval is the heartbeat interval the server asks for, in seconds.
 	Interval int
-	mac      hash.Hash
-	counter  uint64
+	// URL is where the heartbeats go: the server's heartbeat listener
+	// (qorgau.BeatSession.BeatURL), or, if empty, the server's own route.
+	URL     string
+	mac     hash.Hash
+	counter uint64
 }
 
 // OpenBeatSession opens a heartbeat session with a signed request: an
@@ -125,7 +129,22 @@ func (c *Client) OpenBeatSession(ctx context.Context, boot string) (*BeatSession
 	if err != nil {
 		return nil, err
 	}
-	return &BeatSession{ID: r.Session, Interval: r.Interval, mac: qorgau.NewBeatHMAC(key)}, nil
+	return &BeatSession{ID: r.Session, Interval: r.Interval, URL: c.beatURL(r.BeatURL), mac: qorgau.NewBeatHMAC(key)}, nil
+}
+
+// beatURL returns the heartbeat listener's URL the server named, if it is
+// an absolute http or https URL, and not plain http under an https server
+// (heartbeats are authenticated, not secret, but a terminal told to use
+// TLS keeps using it); otherwise "", the server's own route.
+func (c *Client) beatURL(named string) string {
+	u, err := url.Parse(named)
+	if named == "" || err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	if u.Scheme == "http" && strings.HasPrefix(c.Server, "https:") {
+		return ""
+	}
+	return u.String()
 }
 
 // errBeatReply is a heartbeat answer whose MAC does not verify.
@@ -134,15 +153,32 @@ var errBeatReply = errors.New("heartbeat: the answer's MAC does not verify under
 // Beat sends one heartbeat under session s, with the next counter, and
 // returns the server's answer once its MAC verifies. An *APIError with
 // status 401 means the server no longer holds the session: open a new one.
+// When the session's heartbeat listener (s.URL) cannot be reached, the
+// heartbeat goes to the server's own route, which holds the same session,
+// and so do the session's later ones.
 func (c *Client) Beat(ctx context.Context, s *BeatSession, hb *qorgau.Heartbeat) (*qorgau.HeartbeatReply, error) {
 	body, err := json.Marshal(hb)
 	if err != nil {
 		return nil, err
 	}
+	r, err := c.beat(ctx, s, body)
+	var ae *APIError
+	if err != nil && s.URL != "" && !errors.As(err, &ae) && !errors.Is(err, errBeatReply) && ctx.Err() == nil {
+		s.URL = ""
+		r, err = c.beat(ctx, s, body)
+	}
+	return r, err
+}
+
+func (c *Client) beat(ctx context.Context, s *BeatSession, body []byte) (*qorgau.HeartbeatReply, error) {
 	s.counter++
 	n := s.counter
 	mac := qorgau.BeatMAC(nil, s.mac, s.ID, n, body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.Server, "/")+"/api/terminal/v1/heartbeat/beat", bytes.NewReader(body))
+	to := s.URL
+	if to == "" {
+		to = strings.TrimSuffix(c.Server, "/") + "/api/terminal/v1/heartbeat/beat"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -167,3 +167,23 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestBeatURL: a terminal sends heartbeats to the listener its server
+// names only if the URL is usable, and never from HTTPS down to HTTP.
+func TestBeatURL(t *testing.T) {
+	for _, c := range []struct{ server, named, want string }{
+		{"http://10.0.0.1:8080", "http://10.0.0.1:8081/api/terminal/v1/heartbeat/beat", "http://10.0.0.1:8081/api/terminal/v1/heartbeat/beat"},
+		{"https://q.example.kz", "https://q.example.kz:8443/api/terminal/v1/heartbeat/beat", "https://q.example.kz:8443/api/terminal/v1/heartbeat/beat"},
+		{"http://10.0.0.1:8080", "https://q.example.kz:8443/b", "https://q.example.kz:8443/b"},
+		{"https://q.example.kz", "http://q.example.kz:8081/b", ""},
+		{"http://10.0.0.1:8080", "ftp://q.example.kz/b", ""},
+		{"http://10.0.0.1:8080", "/api/terminal/v1/heartbeat/beat", ""},
+		{"http://10.0.0.1:8080", "http://[::1", ""},
+		{"http://10.0.0.1:8080", "", ""},
+	} {
+		c2 := &Client{Server: c.server}
+		if got := c2.beatURL(c.named); got != c.want {
+			t.Errorf("server %s naming %q: beatURL = %q, want %q", c.server, c.named, got, c.want)
+		}
+	}
+}

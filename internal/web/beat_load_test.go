@@ -63,9 +63,16 @@ type beatResult struct {
 // number of heartbeats.
 //
 // It reports heartbeats/s, the client's p50 and p99 round trip, and the
-// CPU time of the server process (user + system, all of it: net/http,
-// the handler, the tracker, the runtime) and of the client per heartbeat.
+// CPU time of the server process (user + system, all of it: the HTTP
+// server, the handler, the tracker, the runtime) and of the client per
+// heartbeat. "server" sends them to the server's own route (net/http),
+// "listener" to the heartbeat listener (serve -beat-addr, fasthttp).
 func BenchmarkBeatTCP(b *testing.B) {
+	b.Run("server", func(b *testing.B) { benchmarkBeatTCP(b, false) })
+	b.Run("listener", func(b *testing.B) { benchmarkBeatTCP(b, true) })
+}
+
+func benchmarkBeatTCP(b *testing.B, listener bool) {
 	t := &testing.T{}
 	e := newEnv(t, web.Config{RequireTOTP: true})
 	defer e.ts.Close()
@@ -75,8 +82,14 @@ func BenchmarkBeatTCP(b *testing.B) {
 		devs[i] = qorgau.Device{ID: fmt.Sprintf("T-%05d", i), Kind: qorgau.DeviceTerminal, Facility: "EC-166-1", Interval: 60}
 	}
 	must(t, e.db.SaveDevices(context.Background(), devs, nil))
-	withFleet(t, e, web.Config{RequireTOTP: true})
 	u, _ := url.Parse(e.ts.URL)
+	if listener {
+		_, beatURL := withBeatListener(t, e, web.Config{RequireTOTP: true})
+		u, _ = url.Parse(beatURL)
+	} else {
+		withFleet(t, e, web.Config{RequireTOTP: true})
+		u, _ = url.Parse(e.ts.URL)
+	}
 	load := beatLoad{Addr: u.Host, Total: b.N}
 	load.Body, _ = json.Marshal(qorgau.Heartbeat{Boot: "Zq3xk2Lw9TQ", Uptime: 86400, Sent: e.now.UTC(), Outbox: 0,
 		LogSize: 123456, Network: qorgau.NetworkUp})

@@ -50,6 +50,10 @@ type Config struct {
 	// ClockSkew is how far a terminal's clock may be from the server's
 	// before its signed requests are refused.
 	ClockSkew time.Duration
+	// BeatURL is the heartbeat listener's URL (NewBeatServer), told to
+	// terminals when they open a heartbeat session; empty: heartbeats
+	// come to this server's own route.
+	BeatURL string
 	// MaxTerminalBody bounds a terminal request's body in bytes.
 	MaxTerminalBody int64
 	// Terminal is what enrolling terminals are given to pin.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/ecdh"
 	"crypto/hmac"
 	"crypto/rand"
@@ -162,7 +163,7 @@ func (s *Server) terminalBeatSession(w http.ResponseWriter, r *request) error {
 	}
 	return writeJSON(w, http.StatusOK, qorgau.BeatSession{Session: id, Ephemeral: serverPub,
 		Expires: now.Add(beatSessionAge).Unix(), IdleSeconds: int(time.Duration(b.idle) / time.Second),
-		Interval: interval / 2, ServerTime: now.Unix()})
+		Interval: interval / 2, ServerTime: now.Unix(), BeatURL: s.cfg.BeatURL})
 }
 
 // beatMetrics are the request counter and latency of the heartbeat route,
@@ -221,39 +222,72 @@ func (s *Server) terminalBeat(w http.ResponseWriter, r *request) error {
 	return s.beat(w, r.Request, buf)
 }
 
-// beat authenticates, decodes and records one heartbeat: session, MAC,
-// counter, the device not retired, then the tracker. Nothing changes on
-// failure.
+// beat authenticates, decodes and records one heartbeat arriving through
+// net/http (see beatCore), and writes the answer.
 func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) error {
 	h := r.Header
-	id, ctr, mac := headerValue(h, qorgau.HeaderSession), headerValue(h, qorgau.HeaderCounter), headerValue(h, qorgau.HeaderMAC)
-	if id == "" || ctr == "" || mac == "" {
-		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "missing heartbeat session headers (%s, %s, %s)",
+	in := beatIn{session: headerValue(h, qorgau.HeaderSession), counter: headerValue(h, qorgau.HeaderCounter),
+		mac: headerValue(h, qorgau.HeaderMAC), contentType: headerValue(h, "Content-Type")}
+	n, err := io.ReadFull(r.Body, buf.body[:])
+	in.body, in.tooLarge = buf.body[:min(n, maxBeatBody)], n > maxBeatBody
+	in.unread = !in.tooLarge && err != io.ErrUnexpectedEOF && err != io.EOF
+	rep, mac, err := s.beatCore(r.Context(), &in, buf)
+	if err != nil {
+		return err
+	}
+	wh := w.Header()
+	wh["Content-Type"] = jsonContentType
+	wh["Cache-Control"] = noStore
+	wh["X-Content-Type-Options"] = nosniff
+	wh[qorgau.HeaderMAC] = []string{string(mac[:])}
+	wh["Content-Length"] = []string{strconv.Itoa(len(rep))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(rep)
+	return nil
+}
+
+// beatIn is one heartbeat request as a front end (net/http, or the
+// heartbeat listener's fasthttp) read it.
+type beatIn struct {
+	session, counter, mac, contentType string
+	body                               []byte
+	tooLarge                           bool // the body is over maxBeatBody
+	unread                             bool // the body could not be read
+}
+
+// beatCore authenticates, decodes and records one heartbeat: session, MAC,
+// counter, the device not retired, then the tracker. It returns the answer
+// and the answer's MAC (base64url), the answer in buf. Nothing changes on
+// failure.
+func (s *Server) beatCore(ctx context.Context, in *beatIn, buf *beatBuf) ([]byte, [43]byte, error) {
+	var replyMAC [43]byte
+	id := in.session
+	if id == "" || in.counter == "" || in.mac == "" {
+		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "missing heartbeat session headers (%s, %s, %s)",
 			qorgau.HeaderSession, qorgau.HeaderCounter, qorgau.HeaderMAC)
 	}
-	counter, err := strconv.ParseUint(ctr, 10, 64)
+	counter, err := strconv.ParseUint(in.counter, 10, 64)
 	if err != nil || counter == 0 {
-		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "counter %q is not a positive decimal number", ctr)
+		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "counter %q is not a positive decimal number", in.counter)
 	}
 	var sum [32]byte
-	if n, err := base64.RawURLEncoding.Decode(buf.mac[:], []byte(mac)); err != nil || n != len(sum) {
-		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "MAC is not a base64url HMAC-SHA256")
+	if n, err := base64.RawURLEncoding.Decode(buf.mac[:], []byte(in.mac)); err != nil || n != len(sum) {
+		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "MAC is not a base64url HMAC-SHA256")
 	}
 	copy(sum[:], buf.mac[:32])
-	if ct := headerValue(h, "Content-Type"); ct != "application/json" {
-		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", ct)
+	if in.contentType != "application/json" {
+		return nil, replyMAC, qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", in.contentType)
 	}
-	n, err := io.ReadFull(r.Body, buf.body[:])
-	if n > maxBeatBody {
-		return qorgau.Errorf(qorgau.ETOOLARGE, "a heartbeat is at most %d bytes", maxBeatBody)
-	} else if err != io.ErrUnexpectedEOF && err != io.EOF {
-		return qorgau.Errorf(qorgau.EINVALID, "could not read the request body")
+	if in.tooLarge {
+		return nil, replyMAC, qorgau.Errorf(qorgau.ETOOLARGE, "a heartbeat is at most %d bytes", maxBeatBody)
+	} else if in.unread {
+		return nil, replyMAC, qorgau.Errorf(qorgau.EINVALID, "could not read the request body")
 	}
-	body := buf.body[:n]
+	body := in.body
 	now := s.Now()
 	b := s.beats.get(id)
 	if b == nil || b.lapsed(now.UnixNano()) {
-		return errBeatSession
+		return nil, replyMAC, errBeatSession
 	}
 	b.mu.Lock()
 	b.bufs[0] = qorgau.BeatMAC(b.bufs[0][:0], b.mac, id, counter, body)
@@ -266,32 +300,32 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) erro
 	b.mu.Unlock()
 	switch {
 	case !good:
-		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "heartbeat MAC does not verify under session %s", id)
+		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "heartbeat MAC does not verify under session %s", id)
 	case !fresh:
-		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "counter %d is not above %d: heartbeat replayed", counter, held)
+		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "counter %d is not above %d: heartbeat replayed", counter, held)
 	}
-	key, err := s.deviceKey(r.Context(), b.device)
+	key, err := s.deviceKey(ctx, b.device)
 	if err != nil {
-		return err
+		return nil, replyMAC, err
 	}
 	if key.Revoked {
 		s.beats.drop(b)
-		return qorgau.Errorf(qorgau.EFORBIDDEN, "device %s is retired: enrol it again", b.device)
+		return nil, replyMAC, qorgau.Errorf(qorgau.EFORBIDDEN, "device %s is retired: enrol it again", b.device)
 	}
 	var hb qorgau.Heartbeat
 	if err := decodeHeartbeat(body, &hb); err != nil {
-		return err
+		return nil, replyMAC, err
 	}
 	if err := checkHeartbeat(&hb); err != nil {
-		return err
+		return nil, replyMAC, err
 	}
 	tr, err := s.tracker()
 	if err != nil {
-		return err
+		return nil, replyMAC, err
 	}
-	res, err := tr.Heartbeat(r.Context(), b.device, &hb, now)
+	res, err := tr.Heartbeat(ctx, b.device, &hb, now)
 	if err != nil {
-		return err
+		return nil, replyMAC, err
 	}
 	b.last.Store(now.UnixNano())
 	var logSize int64
@@ -310,18 +344,9 @@ func (s *Server) beat(w http.ResponseWriter, r *http.Request, buf *beatBuf) erro
 	buf.reply = rep
 	b.mu.Lock()
 	b.bufs[1] = qorgau.BeatReplyMAC(b.bufs[1][:0], b.mac, id, counter, rep)
-	var replyMAC [43]byte
 	base64.RawURLEncoding.Encode(replyMAC[:], b.bufs[1])
 	b.mu.Unlock()
-	wh := w.Header()
-	wh["Content-Type"] = jsonContentType
-	wh["Cache-Control"] = noStore
-	wh["X-Content-Type-Options"] = nosniff
-	wh[qorgau.HeaderMAC] = []string{string(replyMAC[:])}
-	wh["Content-Length"] = []string{strconv.Itoa(len(rep))}
-	w.WriteHeader(http.StatusOK)
-	w.Write(rep)
-	return nil
+	return rep, replyMAC, nil
 }
 
 // headerValue is h.Get for a canonical key, without canonicalising it.

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdh"
 	"crypto/hmac"
@@ -11,12 +12,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/fleet"
 	"qorgau.kz/qorgau/internal/kiosk"
 	"qorgau.kz/qorgau/internal/web"
 )
@@ -28,6 +32,7 @@ type beatSession struct {
 	id  string
 	key []byte
 	mac hash.Hash
+	url string // where its heartbeats go
 }
 
 // openBeat opens a heartbeat session for tm with a signed request.
@@ -47,7 +52,26 @@ func (tm *terminal) openBeat(t *testing.T) *beatSession {
 	id := v["session"].(string)
 	key, err := qorgau.BeatSessionKey(secret, pub, srvPub, tm.id, id)
 	must(t, err)
-	return &beatSession{tm: tm, id: id, key: key, mac: qorgau.NewBeatHMAC(key)}
+	to, _ := v["beat_url"].(string)
+	if to == "" {
+		to = tm.e.ts.URL + "/api/terminal/v1/heartbeat/beat"
+	}
+	return &beatSession{tm: tm, id: id, key: key, mac: qorgau.NewBeatHMAC(key), url: to}
+}
+
+// withBeatListener restarts e's server with a fleet watch, as withFleet
+// does, and with a heartbeat listener on loopback whose URL the server
+// tells terminals. It returns the tracker and the listener's URL.
+func withBeatListener(t *testing.T, e *env, cfg web.Config) (*fleet.Tracker, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	cfg.BeatURL = "http://" + ln.Addr().String() + "/api/terminal/v1/heartbeat/beat"
+	tr := withFleet(t, e, cfg)
+	bs := e.srv.NewBeatServer()
+	go bs.Serve(ln)
+	t.Cleanup(func() { bs.Shutdown(context.Background()) })
+	return tr, cfg.BeatURL
 }
 
 // beat sends body under the session with counter n; change, if not nil,
@@ -55,7 +79,7 @@ func (tm *terminal) openBeat(t *testing.T) *beatSession {
 func (s *beatSession) beat(t *testing.T, n uint64, body string, change func(*http.Request)) (int, map[string]any, *http.Response) {
 	t.Helper()
 	mac := qorgau.BeatMAC(nil, s.mac, s.id, n, []byte(body))
-	req, _ := http.NewRequest("POST", s.tm.e.ts.URL+"/api/terminal/v1/heartbeat/beat", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", s.url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(qorgau.HeaderSession, s.id)
 	req.Header.Set(qorgau.HeaderCounter, fmt.Sprint(n))
@@ -78,13 +102,30 @@ func (s *beatSession) beat(t *testing.T, n uint64, body string, change func(*htt
 	return resp.StatusCode, v, resp
 }
 
+// TestBeatSession runs heartbeats under a session through the server's
+// own route and through the heartbeat listener (serve -beat-addr).
 func TestBeatSession(t *testing.T) {
+	t.Run("server", func(t *testing.T) { testBeatSession(t, false) })
+	t.Run("listener", func(t *testing.T) { testBeatSession(t, true) })
+}
+
+func testBeatSession(t *testing.T, listener bool) {
 	e := newEnv(t, web.Config{RequireTOTP: true})
 	must(t, e.db.SaveDevices(context.Background(), []qorgau.Device{
 		{ID: "T-2", Kind: qorgau.DeviceTerminal, Facility: "EC-166-1", Zone: "B1", Interval: 60}}, nil))
-	tr := withFleet(t, e, web.Config{RequireTOTP: true})
+	var tr *fleet.Tracker
+	var want string
+	if listener {
+		tr, want = withBeatListener(t, e, web.Config{RequireTOTP: true})
+	} else {
+		tr = withFleet(t, e, web.Config{RequireTOTP: true})
+		want = e.ts.URL + "/api/terminal/v1/heartbeat/beat"
+	}
 	tm := e.enroll(t, "T-1")
 	s := tm.openBeat(t)
+	if s.url != want {
+		t.Fatalf("the session's heartbeats go to %s, want %s", s.url, want)
+	}
 	hb := `{"boot":"b1","uptime_seconds":10,"outbox":2,"log_size":5,"network":"up"}`
 
 	code, v, _ := s.beat(t, 1, hb, nil)
@@ -152,7 +193,7 @@ func TestBeatSession(t *testing.T) {
 
 	// Another device's session key does not open this session.
 	s2 := other.openBeat(t)
-	if code, _, _ := (&beatSession{tm: tm, id: s.id, mac: s2.mac}).beat(t, 10, hb, nil); code != http.StatusUnauthorized {
+	if code, _, _ := (&beatSession{tm: tm, id: s.id, mac: s2.mac, url: s.url}).beat(t, 10, hb, nil); code != http.StatusUnauthorized {
 		t.Errorf("heartbeat under T-1's session with T-2's key = %d, want 401", code)
 	}
 
@@ -243,4 +284,96 @@ func TestBeatSessionKioskClient(t *testing.T) {
 	if _, err := c.Beat(ctx, s, &qorgau.Heartbeat{Boot: "b1"}); err != nil {
 		t.Errorf("Beat under the new session = %v", err)
 	}
+}
+
+// TestBeatListenerRefusals: the heartbeat listener takes heartbeats and
+// nothing else, and answers what it refuses as the JSON API does.
+func TestBeatListenerRefusals(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	_, beatURL := withBeatListener(t, e, web.Config{RequireTOTP: true})
+	base := strings.TrimSuffix(beatURL, "/api/terminal/v1/heartbeat/beat")
+	hb := `{"boot":"b1"}`
+	for _, c := range []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"another route", "POST", "/api/terminal/v1/heartbeat/session", hb, http.StatusNotFound},
+		{"the console", "GET", "/", "", http.StatusNotFound},
+		{"GET", "GET", "/api/terminal/v1/heartbeat/beat", "", http.StatusMethodNotAllowed},
+		{"over fasthttp's limit", "POST", "/api/terminal/v1/heartbeat/beat", strings.Repeat("x", 70<<10), http.StatusRequestEntityTooLarge},
+		{"no session", "POST", "/api/terminal/v1/heartbeat/beat", hb, http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || v["message"] == nil || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %v (%s), want %d with a JSON message", c.name, resp.StatusCode, v, resp.Header.Get("Content-Type"), c.want)
+		}
+	}
+	// A request that is not HTTP.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	must(t, err)
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/terminal/v1/heartbeat/beat HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.HasPrefix(line, "HTTP/1.1 400") {
+		t.Errorf("a malformed request was answered %q, want 400", line)
+	}
+}
+
+// TestBeatListenerKioskClient: the kiosk's client sends its heartbeats to
+// the listener the server names, and to the server's own route, under the
+// same session, once the listener cannot be reached.
+func TestBeatListenerKioskClient(t *testing.T) {
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	counted := &countingListener{Listener: ln}
+	beatURL := "http://" + ln.Addr().String() + "/api/terminal/v1/heartbeat/beat"
+	tr := withFleet(t, e, web.Config{RequireTOTP: true, BeatURL: beatURL})
+	bs := e.srv.NewBeatServer()
+	go bs.Serve(counted)
+	tm := e.enroll(t, "T-1")
+	c := &kiosk.Client{Server: e.ts.URL, DeviceID: "T-1", Key: tm.priv, Now: func() time.Time { return e.now }}
+	ctx := context.Background()
+	s, err := c.OpenBeatSession(ctx, "b1")
+	must(t, err)
+	if s.URL != beatURL {
+		t.Fatalf("session URL = %q, want the listener's %q", s.URL, beatURL)
+	}
+	e.now = e.now.Add(time.Second)
+	if _, err := c.Beat(ctx, s, &qorgau.Heartbeat{Boot: "b1", Network: qorgau.NetworkUp}); err != nil {
+		t.Fatal(err)
+	}
+	if counted.n.Load() == 0 {
+		t.Fatal("the heartbeat did not reach the listener")
+	}
+	must(t, bs.Shutdown(ctx))
+	e.now = e.now.Add(time.Second)
+	if _, err := c.Beat(ctx, s, &qorgau.Heartbeat{Boot: "b1", Network: qorgau.NetworkUp}); err != nil {
+		t.Fatalf("Beat with the listener down = %v, want it sent to the server", err)
+	}
+	if at, _, _ := tr.LastSeen("T-1"); !at.Equal(e.now) || s.URL != "" {
+		t.Errorf("LastSeen = %v (want %v), session URL %q (want the server's route)", at, e.now, s.URL)
+	}
+
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
