@@ -54,6 +54,9 @@ func (s *Server) NewBeatServer() *BeatServer {
 	return b
 }
 
+// Handler is the listener's request handler, for benchmarks.
+func (b *BeatServer) Handler() fasthttp.RequestHandler { return b.serve }
+
 // Serve takes heartbeats on ln until Shutdown.
 func (b *BeatServer) Serve(ln net.Listener) error { return b.fs.Serve(ln) }
 

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/web"
 )
@@ -309,6 +311,39 @@ func BenchmarkBeatHandler(b *testing.B) {
 		h.ServeHTTP(w, req)
 		if w.Code != 200 {
 			b.Fatalf("heartbeat %d = %d %s", n, w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkBeatListenerHandler is BenchmarkBeatHandler through the
+// heartbeat listener's handler: what BenchmarkBeatTCP/listener's server
+// CPU time is beyond fasthttp and the kernel.
+func BenchmarkBeatListenerHandler(b *testing.B) {
+	t := &testing.T{}
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	defer e.ts.Close()
+	withFleet(t, e, web.Config{RequireTOTP: true})
+	s := e.enroll(t, "T-1").openBeat(t)
+	body, _ := json.Marshal(qorgau.Heartbeat{Boot: "Zq3xk2Lw9TQ", Uptime: 86400, Sent: e.now.UTC(), LogSize: 123456, Network: qorgau.NetworkUp})
+	h := e.srv.NewBeatServer().Handler()
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/api/terminal/v1/heartbeat/beat")
+	req.Header.SetContentType("application/json")
+	req.Header.Set(qorgau.HeaderSession, s.id)
+	req.SetBody(body)
+	var ctx fasthttp.RequestCtx
+	var mac [32]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		n := uint64(i + 1)
+		ctx.Init(&req, nil, nil)
+		ctx.Request.Header.Set(qorgau.HeaderCounter, strconv.FormatUint(n, 10))
+		ctx.Request.Header.Set(qorgau.HeaderMAC, base64.RawURLEncoding.EncodeToString(qorgau.BeatMAC(mac[:0], s.mac, s.id, n, body)))
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("heartbeat %d = %d %s", n, ctx.Response.StatusCode(), ctx.Response.Body())
 		}
 	}
 }
