@@ -181,7 +181,11 @@ func (l *Log) Run(ctx context.Context) error {
 	go func() {
 		defer close(saved)
 		for range w.saveState {
+			t0 := time.Now()
 			l.saveState()
+			// Two fsyncs and a rename per write: at most one write per
+			// stateEvery, not one per batch. Signals meanwhile coalesce.
+			time.Sleep(stateEvery - time.Since(t0))
 		}
 	}()
 	defer func() {
@@ -280,6 +284,11 @@ func (l *Log) Run(ctx context.Context) error {
 }
 
 var errEarlierFailed = errors.New("log: an earlier batch failed")
+
+// stateEvery is the least time between two writes of the state file, which
+// therefore trails the signed checkpoints by at most about this long (and
+// is written at once on a clean stop).
+const stateEvery = 10 * time.Millisecond
 
 // saveState writes the latest checkpoint to the state file, if there is
 // one and it is behind.
