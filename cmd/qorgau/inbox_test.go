@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -295,8 +296,13 @@ func TestRedirect(t *testing.T) {
 		t.Fatalf("qorgau admin log erase = %d\n%s%s", code, out, errOut)
 	}
 	for name, c := range map[string]*http.Client{"the redirected-to body": ombudsman, "the first body": member} {
-		if status, body := getPage(t, c, srv.base()+"/inbox/"+id); status != http.StatusNotFound || strings.Contains(body, text) || !strings.Contains(body, "erased") {
+		status, body := getPage(t, c, srv.base()+"/inbox/"+id)
+		if status != http.StatusNotFound || strings.Contains(body, text) || !strings.Contains(body, "erased") {
 			t.Errorf("%s opening the erased complaint = %d, want 404 saying it was erased and no text", name, status)
+		}
+		// Said in the console's language, not "nothing at this address".
+		if !regexp.MustCompile(`<h1 id="error-title">(Erased|Стёрто|Өшірілген)</h1>`).MatchString(body) || !strings.Contains(body, "admin log erase") {
+			t.Errorf("%s: the erased complaint's page does not say it was erased:\n%s", name, body)
 		}
 	}
 	if fu, err = kt.Followup(context.Background(), reply.LookupID); err != nil || len(fu) != 1 || len(fu[0].Replies) != 0 {

@@ -2,11 +2,13 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/tlog"
 )
 
 var (
@@ -66,8 +68,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
 	data := struct {
 		Status  int
 		Message string
-	}{status, msg}
-	if rerr := s.render(w, r, status, "error", "error."+code, data); rerr != nil {
+		Explain string // the explanation's catalogue key
+	}{status, msg, fmt.Sprint("error.explain.", status)}
+	title := "error." + code
+	if errors.Is(err, tlog.ErrErased) {
+		// Not "nothing at this address": the complaint is there, its
+		// content was crypto-shredded on purpose.
+		title, data.Explain = "error.erased", "error.explain.erased"
+	}
+	if rerr := s.render(w, r, status, "error", title, data); rerr != nil {
 		s.log.Error("render error page", "err", rerr)
 		http.Error(w, http.StatusText(status), status)
 	}
