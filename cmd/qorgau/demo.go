@@ -25,6 +25,12 @@ func runDemo(ctx context.Context, args []string) error {
 	var f serveFlags
 	f.register(fs)
 	f.dbFlags.register(fs, "./qorgau-demo")
+	// The demo's terminals send their heartbeats to the heartbeat
+	// listener, on a free loopback port, so that the demo runs that path.
+	if bf := fs.Lookup("beat-addr"); bf != nil {
+		bf.DefValue = "127.0.0.1:0"
+		bf.Value.Set(bf.DefValue)
+	}
 	seed := fs.Int64("seed", 1, "seed of the synthetic country")
 	fleet := fs.Bool("terminals", true, "run every terminal as a simulated kiosk with live traffic and staged outages")
 	kioskAddr := fs.String("kiosk", "127.0.0.1:7070", "serve one simulated terminal's kiosk screens here, on loopback; empty for none")

@@ -30,13 +30,19 @@ import (
 // 22 µs (BenchmarkBeatTCP). fasthttp reuses its request objects, so
 // nothing of a request is kept after the handler returns.
 type BeatServer struct {
-	s  *Server
-	fs *fasthttp.Server
+	s       *Server
+	fs      *fasthttp.Server
+	metrics beatMetrics
 }
+
+// beatListenerRoute is the route label of the listener's requests in the
+// server's metrics, apart from the main server's heartbeat route.
+const beatListenerRoute = "POST " + beatPath + " (listener)"
 
 // NewBeatServer returns the heartbeat listener's server for s.
 func (s *Server) NewBeatServer() *BeatServer {
-	b := &BeatServer{s: s}
+	b := &BeatServer{s: s, metrics: beatMetrics{ok: s.requests.WithLabelValues(beatListenerRoute, "POST", "200"),
+		latency: s.latency.WithLabelValues(beatListenerRoute, "POST")}}
 	b.fs = &fasthttp.Server{
 		Handler:               b.serve,
 		ErrorHandler:          b.badRequest,
@@ -100,8 +106,8 @@ func (b *BeatServer) serve(ctx *fasthttp.RequestCtx) {
 	rh.SetBytesV(qorgau.HeaderMAC, mac[:])
 	ctx.SetBody(rep) // a copy: buf goes back to the pool
 	beatBufs.Put(buf)
-	s.beatMetrics.ok.Inc()
-	s.beatMetrics.latency.Observe(time.Since(start).Seconds())
+	b.metrics.ok.Inc()
+	b.metrics.latency.Observe(time.Since(start).Seconds())
 }
 
 // fail answers err as the JSON API answers it (renderError).
@@ -126,7 +132,7 @@ func (b *BeatServer) answer(ctx *fasthttp.RequestCtx, status int, err error) {
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	ctx.SetStatusCode(status)
 	ctx.SetBody(append(out, '\n'))
-	b.s.requests.WithLabelValues("POST "+beatPath, string(ctx.Method()), strconv.Itoa(status)).Inc()
+	b.s.requests.WithLabelValues(beatListenerRoute, string(ctx.Method()), strconv.Itoa(status)).Inc()
 }
 
 // badRequest answers a request fasthttp could not parse.

@@ -353,6 +353,13 @@ func TestBeatListenerKioskClient(t *testing.T) {
 	if counted.n.Load() == 0 {
 		t.Fatal("the heartbeat did not reach the listener")
 	}
+	resp, err := http.Get(e.ts.URL + "/metrics")
+	must(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `qorgau_http_requests_total{code="200",method="POST",route="POST /api/terminal/v1/heartbeat/beat (listener)"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %s", want)
+	}
 	must(t, bs.Shutdown(ctx))
 	e.now = e.now.Add(time.Second)
 	if _, err := c.Beat(ctx, s, &qorgau.Heartbeat{Boot: "b1", Network: qorgau.NetworkUp}); err != nil {
