@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -11,6 +12,47 @@ import (
 	"qorgau.kz/qorgau/internal/kiosk"
 	"qorgau.kz/qorgau/internal/seal"
 )
+
+// TestSimRounds runs sim against a real server with rounds small enough
+// that its complaints take several, cut by count and by preparation time,
+// and checks that every complaint is accepted and its receipt verifies.
+func TestSimRounds(t *testing.T) {
+	size, prep := simRoundSize, simRoundPrep
+	t.Cleanup(func() { simRoundSize, simRoundPrep = size, prep })
+
+	const complaints = 20
+	tests := []struct {
+		name   string
+		size   int
+		prep   time.Duration
+		rounds int
+	}{
+		{"one round", 1000, time.Minute, 1},
+		{"rounds of 7", 7, time.Minute, 3},
+		{"rounds cut by preparation time", 1000, 0, complaints}, // one request per round
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A server of its own: sim enrols the terminals anew, and the
+			// server may still hold the keys of the last run for a while.
+			w := newWorld(t, 2)
+			srv := startServe(t, w.dir)
+			simRoundSize, simRoundPrep = tt.size, tt.prep
+			cfg := simConfig{db: dbFlags{data: w.dir}, server: srv.base(), terminals: 2, complaints: complaints, concurrency: 3}
+			res, err := simulate(context.Background(), cfg, io.Discard)
+			if err != nil {
+				t.Fatalf("simulate = %v", err)
+			}
+			if res.Rounds != tt.rounds || res.Accepted != complaints || res.Errors != 0 || res.Verified != complaints {
+				t.Errorf("simulate = %d rounds, %d accepted, %d errors (%s), %d receipts verified; want %d rounds, %d accepted and verified",
+					res.Rounds, res.Accepted, res.Errors, res.FirstError, res.Verified, tt.rounds, complaints)
+			}
+			if res.Seconds <= 0 || res.PerSecond <= 0 {
+				t.Errorf("simulate = %v s, %v complaints/s, want both positive", res.Seconds, res.PerSecond)
+			}
+		})
+	}
+}
 
 // TestPreparedSubmit checks what sim's rounds rely on: a prepared
 // submission is accepted when sent later, once, and only while its

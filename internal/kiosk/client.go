@@ -235,17 +235,7 @@ func (c *Client) Send(ctx context.Context, p *PreparedRequest) ([]byte, error) {
 	return b, nil
 }
 
-// SubmitRaw is Submit returning the server's answer undecoded, for a load
-// generator that reads answers (ParseSubmitted) after its timed phase.
-func (c *Client) SubmitRaw(ctx context.Context, envelope []byte, r Routing) ([]byte, error) {
-	p, err := c.PrepareSubmit(envelope, r)
-	if err != nil {
-		return nil, err
-	}
-	return c.Send(ctx, p)
-}
-
-// ParseSubmitted decodes the answer Send or SubmitRaw returned for a submission.
+// ParseSubmitted decodes the answer Send returned for a submission.
 func ParseSubmitted(b []byte) (*Submitted, error) {
 	var s Submitted
 	if err := json.Unmarshal(b, &s); err != nil {
