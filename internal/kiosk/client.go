@@ -77,7 +77,7 @@ func roundTrip(hc *http.Client, req *http.Request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	b, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
@@ -98,6 +98,25 @@ func roundTrip(hc *http.Client, req *http.Request, out any) error {
 		}
 	}
 	return nil
+}
+
+// maxAnswer bounds what the client reads of an answer.
+const maxAnswer = 32 << 20
+
+// readAnswer reads an answer's body, at most maxAnswer bytes of it, into
+// one buffer of the announced length when there is one, instead of
+// growing it as io.ReadAll does: qorgau sim reads thousands of answers a
+// second and should not measure its own garbage.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxAnswer {
+		// net/http refuses a body shorter or longer than its length.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 }
 
 // PreparedRequest is a request to the terminal API, signed when it was
