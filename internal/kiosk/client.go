@@ -77,7 +77,7 @@ func roundTrip(hc *http.Client, req *http.Request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	b, err := readAnswer(resp)
 	if err != nil {
 		return err
 	}
@@ -100,31 +100,77 @@ func roundTrip(hc *http.Client, req *http.Request, out any) error {
 	return nil
 }
 
-// do sends a signed request and decodes the JSON answer into out (or the
-// raw body, if out is a *[]byte).
-func (c *Client) do(ctx context.Context, method, pathQuery, ctype string, body []byte, out any) error {
+// maxAnswer bounds what the client reads of an answer.
+const maxAnswer = 32 << 20
+
+// readAnswer reads an answer's body, at most maxAnswer bytes of it, into
+// one buffer of the announced length when there is one, instead of
+// growing it as io.ReadAll does: qorgau sim reads thousands of answers a
+// second and should not measure its own garbage.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxAnswer {
+		// net/http refuses a body shorter or longer than its length.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+}
+
+// PreparedRequest is a request to the terminal API, signed when it was
+// prepared and sent later. The server accepts it only within its
+// clock-skew window of the signing (±5 minutes by default) and only once,
+// since it refuses a nonce it has seen.
+type PreparedRequest struct {
+	method string
+	url    string
+	header http.Header
+	body   []byte
+}
+
+// sign signs a request with the device key, stamped with the time now.
+func (c *Client) sign(method, pathQuery, ctype string, body []byte) (*PreparedRequest, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
 	nb := make([]byte, 16)
 	if _, err := rand.Read(nb); err != nil {
-		return err
+		return nil, err
 	}
 	dr := qorgau.DeviceRequest{Method: method, Path: pathQuery, Body: body, DeviceID: c.DeviceID,
 		Time: now(), Nonce: base64.RawURLEncoding.EncodeToString(nb)}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.Server, "/")+pathQuery, bytes.NewReader(body))
+	h := make(http.Header, 5)
+	if ctype != "" {
+		h.Set("Content-Type", ctype)
+	}
+	h.Set(qorgau.HeaderDevice, c.DeviceID)
+	h.Set(qorgau.HeaderTimestamp, strconv.FormatInt(dr.Time.Unix(), 10))
+	h.Set(qorgau.HeaderNonce, dr.Nonce)
+	h.Set(qorgau.HeaderSignature, dr.Sign(c.Key))
+	return &PreparedRequest{method: method, url: strings.TrimSuffix(c.Server, "/") + pathQuery, header: h, body: body}, nil
+}
+
+// send sends a signed request and decodes the JSON answer into out (or the
+// raw body, if out is a *[]byte).
+func (c *Client) send(ctx context.Context, p *PreparedRequest, out any) error {
+	req, err := http.NewRequestWithContext(ctx, p.method, p.url, bytes.NewReader(p.body))
 	if err != nil {
 		return err
 	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	req.Header.Set(qorgau.HeaderDevice, c.DeviceID)
-	req.Header.Set(qorgau.HeaderTimestamp, strconv.FormatInt(dr.Time.Unix(), 10))
-	req.Header.Set(qorgau.HeaderNonce, dr.Nonce)
-	req.Header.Set(qorgau.HeaderSignature, dr.Sign(c.Key))
+	req.Header = p.header
 	return roundTrip(c.HTTP, req, out)
+}
+
+// do signs a request and sends it at once.
+func (c *Client) do(ctx context.Context, method, pathQuery, ctype string, body []byte, out any) error {
+	p, err := c.sign(method, pathQuery, ctype, body)
+	if err != nil {
+		return err
+	}
+	return c.send(ctx, p, out)
 }
 
 // Directory fetches the signed directory and checks it against the pinned
@@ -178,24 +224,37 @@ func (r Routing) SubmitPath() string {
 // Submit sends a sealed envelope. Sending the same envelope again returns
 // the same complaint: retries are safe.
 func (c *Client) Submit(ctx context.Context, envelope []byte, r Routing) (*Submitted, error) {
+	p, err := c.PrepareSubmit(envelope, r)
+	if err != nil {
+		return nil, err
+	}
 	var s Submitted
-	if err := c.do(ctx, http.MethodPost, r.SubmitPath(), "application/vnd.qorgau.envelope", envelope, &s); err != nil {
+	if err := c.send(ctx, p, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-// SubmitRaw is Submit returning the server's answer undecoded, for a load
-// generator that reads answers (ParseSubmitted) after its timed phase.
-func (c *Client) SubmitRaw(ctx context.Context, envelope []byte, r Routing) ([]byte, error) {
+// PrepareSubmit signs the submission of a sealed envelope now, for Send to
+// send later: a load generator signs outside its timed phase, as a real
+// terminal signs on its own processor. See PreparedRequest for how long
+// the signature is accepted.
+func (c *Client) PrepareSubmit(envelope []byte, r Routing) (*PreparedRequest, error) {
+	return c.sign(http.MethodPost, r.SubmitPath(), "application/vnd.qorgau.envelope", envelope)
+}
+
+// Send sends a prepared request and returns the server's answer undecoded
+// (ParseSubmitted decodes a submission's). A refusal is an *APIError: one
+// with status 401 if p was sent before or its signature is too old.
+func (c *Client) Send(ctx context.Context, p *PreparedRequest) ([]byte, error) {
 	var b []byte
-	if err := c.do(ctx, http.MethodPost, r.SubmitPath(), "application/vnd.qorgau.envelope", envelope, &b); err != nil {
+	if err := c.send(ctx, p, &b); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// ParseSubmitted decodes the answer SubmitRaw returned.
+// ParseSubmitted decodes the answer Send returned for a submission.
 func ParseSubmitted(b []byte) (*Submitted, error) {
 	var s Submitted
 	if err := json.Unmarshal(b, &s); err != nil {

@@ -25,6 +25,7 @@ import (
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/complaints"
 	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/sig"
 	"qorgau.kz/qorgau/internal/tlog"
 )
 
@@ -162,7 +163,8 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	ts, _ := qorgau.ParseDeviceTime(r.Header.Get(qorgau.HeaderTimestamp))
 	dr := qorgau.DeviceRequest{Method: r.Method, Path: r.URL.RequestURI(), Body: body, DeviceID: r.Header.Get(qorgau.HeaderDevice),
 		Time: ts, Nonce: r.Header.Get(qorgau.HeaderNonce)}
-	if pub == nil || dr.DeviceID != "T-1" || dr.Verify(pub, r.Header.Get(qorgau.HeaderSignature)) != nil {
+	signature, err := qorgau.ParseDeviceSignature(r.Header.Get(qorgau.HeaderSignature))
+	if pub == nil || dr.DeviceID != "T-1" || err != nil || !sig.Verify(pub, dr.Message(), signature) {
 		fail(http.StatusUnauthorized, "bad signature")
 		return
 	}

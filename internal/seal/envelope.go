@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/sig"
 )
 
 // EnvelopeVersion is the envelope format version this package reads and
@@ -181,7 +182,7 @@ func (e *Envelope) Verify(devicePub ed25519.PublicKey) error {
 	if len(devicePub) != ed25519.PublicKeySize {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "device key is not an Ed25519 public key")
 	}
-	if e.Version != EnvelopeVersion || !ed25519.Verify(devicePub, e.Digest(), e.Signature) {
+	if e.Version != EnvelopeVersion || !sig.Verify(devicePub, e.Digest(), e.Signature) {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "the envelope's signature does not verify with the key of device %s", e.DeviceID)
 	}
 	return nil
@@ -278,13 +279,13 @@ func ParseEnvelope(b []byte, maxSize int) (*Envelope, error) {
 	if len(e.KeyIDs) == 0 || len(e.KeyIDs) > MaxRecipients {
 		return nil, bad("it must list 1 to %d keys", MaxRecipients)
 	}
-	sig, ok := strings.CutPrefix(lines[len(lines)-1], "sig ")
+	encoded, ok := strings.CutPrefix(lines[len(lines)-1], "sig ")
 	if !ok {
 		return nil, bad("signature line missing")
 	}
 	var err error
-	e.Signature, err = base64.RawStdEncoding.Strict().DecodeString(sig)
-	if err != nil || len(e.Signature) != ed25519.SignatureSize || base64.RawStdEncoding.EncodeToString(e.Signature) != sig {
+	e.Signature, err = base64.RawStdEncoding.Strict().DecodeString(encoded)
+	if err != nil || len(e.Signature) != ed25519.SignatureSize || base64.RawStdEncoding.EncodeToString(e.Signature) != encoded {
 		return nil, bad("bad signature encoding")
 	}
 	if !bytes.HasPrefix(e.Ciphertext, []byte(ageMagic)) {

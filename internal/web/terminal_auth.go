@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/sig"
 	"qorgau.kz/qorgau/internal/store"
 )
 
@@ -58,8 +59,8 @@ func (c *nonceCache) use(device, nonce string, now, until time.Time) bool {
 func (s *Server) authenticateTerminal(r *request) error {
 	device := r.Header.Get(qorgau.HeaderDevice)
 	nonce := r.Header.Get(qorgau.HeaderNonce)
-	sig := r.Header.Get(qorgau.HeaderSignature)
-	if device == "" || nonce == "" || sig == "" || r.Header.Get(qorgau.HeaderTimestamp) == "" {
+	sigHeader := r.Header.Get(qorgau.HeaderSignature)
+	if device == "" || nonce == "" || sigHeader == "" || r.Header.Get(qorgau.HeaderTimestamp) == "" {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "missing signature headers (%s, %s, %s, %s)",
 			qorgau.HeaderDevice, qorgau.HeaderTimestamp, qorgau.HeaderNonce, qorgau.HeaderSignature)
 	}
@@ -67,6 +68,10 @@ func (s *Server) authenticateTerminal(r *request) error {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "nonce must be 16 to 64 characters")
 	}
 	ts, err := qorgau.ParseDeviceTime(r.Header.Get(qorgau.HeaderTimestamp))
+	if err != nil {
+		return err
+	}
+	signature, err := qorgau.ParseDeviceSignature(sigHeader)
 	if err != nil {
 		return err
 	}
@@ -94,8 +99,8 @@ func (s *Server) authenticateTerminal(r *request) error {
 		return qorgau.Errorf(qorgau.EFORBIDDEN, "device %s is retired: enrol it again", device)
 	}
 	dr := qorgau.DeviceRequest{Method: r.Method, Path: r.URL.RequestURI(), Body: body, DeviceID: device, Time: ts, Nonce: nonce}
-	if err := dr.Verify(key.Public, sig); err != nil {
-		return err
+	if !sig.Verify(key.Public, dr.Message(), signature) {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "signature does not verify for device %s", device)
 	}
 	// The nonce is spent only by a request whose signature verified, so
 	// that nobody can burn a terminal's nonces.

@@ -159,6 +159,13 @@ func TestTerminalSignedRequests(t *testing.T) {
 		req  *http.Request
 		want int
 	}{"device header changed", tampered, http.StatusUnauthorized})
+	garbled := tm.signed("GET", path, nil, e.now, nonce())
+	garbled.Header.Set(qorgau.HeaderSignature, "not-a-signature!")
+	tests = append(tests, struct {
+		name string
+		req  *http.Request
+		want int
+	}{"signature not base64url", garbled, http.StatusUnauthorized})
 	for _, tt := range tests {
 		code, v := send(t, tt.req)
 		if code != tt.want || v["message"] == nil {
