@@ -256,11 +256,17 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 	cfg.Log, cfg.Complaints = clog, svc
 	// The same notifier tells the bodies of fleet alerts (terminal down,
 	// below target, log rollback, tamper, maintenance declared).
-	tracker, err := fleet.Load(ctx, db, fleet.Config{
+	fcfg := fleet.Config{
 		SweepEvery: f.sweepEvery, AlertAfter: f.alertAfter, Target: f.availabilityTarget,
 		Location: kazakhstanTime, LogSize: clog.Size, Logger: log,
 		Notifier: notifier,
-	})
+	}
+	if shared {
+		// Only the log's sequencer watches the fleet; it takes the watch
+		// over when it takes the log over.
+		fcfg.Standby = clog.IsStandby
+	}
+	tracker, err := fleet.Load(ctx, db, fcfg)
 	if err != nil {
 		return fmt.Errorf("fleet watch: %w", err)
 	}

@@ -165,8 +165,14 @@ func (s *Service) record(ctx context.Context, ev *store.ComplaintEvent, from qor
 
 // SweepDeadlines records an overdue event, in the log and the store, for
 // every copy whose term has passed unanswered: in law, a refusal the
-// complainant may appeal. It returns how many it recorded.
+// complainant may appeal. It returns how many it recorded. On a standby
+// of the log (several servers on one database) it records none and
+// returns 0: the sequencer records them, and here the append would only
+// fail with EUNAVAILABLE.
 func (s *Service) SweepDeadlines(ctx context.Context) (int, error) {
+	if s.Log.IsStandby() {
+		return 0, nil
+	}
 	list, err := s.DB.NewlyOverdue(ctx, s.now(), 1000)
 	if err != nil {
 		return 0, err

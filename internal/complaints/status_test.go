@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,15 +22,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// logKey is the test log's signing key, one for every server of a test.
+var logKey = sync.OnceValues(func() (string, string) {
+	skey, vkey, err := tlog.GenerateKey("qorgau.test/log")
+	if err != nil {
+		panic(err)
+	}
+	return skey, vkey
+})
+
+func logConfig() tlog.Config {
+	skey, vkey := logKey()
+	signer, _, _ := tlog.NewSigner(skey)
+	return tlog.Config{Origin: "qorgau.test/log", Signer: signer, VerifierKey: vkey}
+}
+
 // twoBodies starts a log over db with a facility F in KZ-35 and two bodies,
 // the region's prosecutor P and the NPM N. The log stops with the test.
 func twoBodies(t *testing.T, db *store.DB) (context.Context, *tlog.Log) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	skey, vkey, _ := tlog.GenerateKey("qorgau.test/log")
-	signer, _, _ := tlog.NewSigner(skey)
-	lg, err := tlog.Open(ctx, db, tlog.Config{Origin: "qorgau.test/log", Signer: signer, VerifierKey: vkey})
+	lg, err := tlog.Open(ctx, db, logConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +166,47 @@ func TestDeadlines(t *testing.T) {
 // TestEventFacts checks that the facts of an event are stored as fields,
 // for the readers to word in their language, while the status leaf keeps
 // its exact bytes.
+// TestDeadlinesOnStandby checks that on a standby of the log (several
+// servers on one database) the deadline sweep records nothing and reports
+// no error, which serve would log every time a term passes; the
+// sequencer records the overdue event.
+func TestDeadlinesOnStandby(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
+		ctx, lg := twoBodies(t, db)
+		// Opened before the append: a standby's Open signs the
+		// checkpoint of leaves it finds beyond the latest one, which the
+		// sequencer is about to store with its next batch.
+		cfg := logConfig()
+		cfg.Standby = true
+		standby, err := tlog.Open(ctx, db, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		delivered := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		cal := qorgau.NewCalendar(time.UTC, qorgau.KazakhstanHolidays(time.UTC, 2026))
+		rules := qorgau.KazakhstanRules()
+		due := rules.Due(cal, delivered)
+		rc, err := lg.Append(ctx, tlog.Entry{Kind: complaints.KindComplaint, IdempotencyID: "c0", Object: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveComplaint(ctx, &store.Complaint{ID: rc.Index, Idem: "c0", Device: "T", Facility: "F", Region: "KZ-35",
+			Category: qorgau.CategoryMedical, LookupID: "00", Received: delivered,
+			Bodies: []store.ComplaintBody{{Body: "P", State: qorgau.StateDelivered, Delivered: delivered, Due: due}}}); err != nil {
+			t.Fatal(err)
+		}
+		on := func(l *tlog.Log) *complaints.Service {
+			return &complaints.Service{DB: db, Log: l, Rules: rules, Calendar: cal, Now: func() time.Time { return due.Add(time.Minute) }}
+		}
+		if n, err := on(standby).SweepDeadlines(ctx); err != nil || n != 0 {
+			t.Errorf("SweepDeadlines on a standby = %d, %v; want 0, nil", n, err)
+		}
+		if n, err := on(lg).SweepDeadlines(ctx); err != nil || n != 1 {
+			t.Errorf("SweepDeadlines on the sequencer = %d, %v; want 1", n, err)
+		}
+	})
+}
+
 func TestEventFacts(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx, lg := twoBodies(t, db)

@@ -8,9 +8,9 @@ import (
 	"qorgau.kz/qorgau"
 )
 
-// Run sweeps every Config.SweepEvery until ctx is cancelled. It logs a
-// failed sweep and goes on: a database that is briefly away must not stop
-// the watch.
+// Run sweeps every Config.SweepEvery until ctx is cancelled, while this
+// server runs the watch (Config.Standby). It logs a failed sweep and goes
+// on: a database that is briefly away must not stop the watch.
 func (t *Tracker) Run(ctx context.Context) error {
 	tick := time.NewTicker(t.cfg.SweepEvery)
 	defer tick.Stop()
@@ -19,6 +19,9 @@ func (t *Tracker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			if !t.lead(ctx) {
+				continue
+			}
 			if err := t.Sweep(ctx); err != nil {
 				t.cfg.Logger.Error("fleet sweep", "err", err)
 			}

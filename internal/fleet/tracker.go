@@ -54,6 +54,13 @@ type Config struct {
 	// devices added or changed since; a beat from an unknown device makes
 	// it sooner (at most every 10 s). Default 5 min.
 	ReloadEvery time.Duration
+	// Standby, if set, reports whether another server runs the watch, as
+	// when several servers share one PostgreSQL database and this one is
+	// a standby of the complaint log (tlog.Log.IsStandby). While it
+	// reports true, Run neither sweeps nor alerts and Watching is false;
+	// when it turns false, Run takes the watch over (see Watching). nil:
+	// this is the only server, and it always watches.
+	Standby func() bool
 }
 
 func (c *Config) defaults() {
@@ -116,6 +123,7 @@ type Tracker struct {
 	alerted   map[string]time.Time // notice keys raised, so each is raised once; forgotten after 2 days
 	nextCheck time.Time
 	version   atomic.Int64 // bumped on every change of state, for live pages
+	watching  atomic.Bool  // this server runs the watch (see Watching)
 }
 
 // registry is the devices, numbered densely, with what is known of each in
@@ -248,6 +256,7 @@ func newTracker(cfg Config, db *store.DB, devices []qorgau.Device, facs []qorgau
 		faults:    map[int32]string{},
 		alerted:   map[string]time.Time{},
 	}
+	t.watching.Store(cfg.Standby == nil)
 	r := buildRegistry(nil, devices, facs, bodies)
 	t.publish(r, t.Now())
 	t.lastLoad.Store(t.Now().UnixNano())

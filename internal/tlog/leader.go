@@ -32,9 +32,12 @@ var errStandby = qorgau.Errorf(qorgau.EUNAVAILABLE, "this server is a standby of
 // checks the lock every interval; if the lock is lost (its connection
 // broke), it stops the sequencer and returns an error: the process must
 // not go on as if it were the sequencer, and should exit and start again
-// as a standby. It returns nil when ctx ends.
+// as a standby. It returns nil when ctx ends. Once it returns the log is
+// a standby again (IsStandby), so that what runs only on the sequencer
+// stops at once rather than when the process exits.
 func (l *Log) Lead(ctx context.Context, interval time.Duration) error {
 	l.standby.Store(true)
+	defer l.standby.Store(true)
 	var lock *store.LogLock
 	for {
 		var ok bool
@@ -92,7 +95,11 @@ func (l *Log) Lead(ctx context.Context, interval time.Duration) error {
 }
 
 // IsStandby reports whether the log is a standby: another server runs the
-// sequencer, and Append fails with EUNAVAILABLE.
+// sequencer, and Append fails with EUNAVAILABLE. It is true from Open
+// with Config.Standby until Lead takes the lock, and again from when Lead
+// returns; false throughout for a log opened without Config.Standby.
+// Loops that must run on one server only (the fleet watch's sweeps) ask
+// it before each round.
 func (l *Log) IsStandby() bool { return l.standby.Load() }
 
 // follow publishes the latest checkpoint committed in the database if it

@@ -100,8 +100,13 @@ func TestLeaderElection(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the old leader kept running after losing its lock")
 	}
-	if _, err := l1.Append(ctx, entry(100)); err == nil {
-		t.Fatal("the old leader still appends")
+	// It is a standby again, so that what runs on the sequencer only
+	// (the fleet watch's sweeps) stops with it.
+	if !l1.IsStandby() {
+		t.Error("the old leader does not say it is a standby after losing the lock")
+	}
+	if _, err := l1.Append(ctx, entry(100)); qorgau.ErrorCode(err) != qorgau.EUNAVAILABLE {
+		t.Fatalf("Append on the old leader = %v, want EUNAVAILABLE", err)
 	}
 	eventually(t, "the standby takes over", func() bool { return !l2.IsStandby() })
 	for i := 20; i < 40; i++ {

@@ -57,7 +57,7 @@ type beatAnswer struct {
 // own), outside the source's scope, or from the future is reported in the
 // answer and the rest of the batch is taken.
 func (s *Server) apiDeviceHeartbeats(w http.ResponseWriter, r *request) error {
-	tr, err := s.tracker()
+	tr, err := s.watcher()
 	if err != nil {
 		return err
 	}
@@ -134,11 +134,16 @@ func (s *Server) apiMaintenance(w http.ResponseWriter, r *request) error {
 
 // declareMaintenance stores a liaison's maintenance window of their own
 // facility with its audit record, and tells the bodies. The API and the
-// console form share it.
+// console form share it. A standby refuses it: the server that watches
+// reads maintenance windows only when it starts or takes the watch over,
+// so it would give outages in a window declared here no cause.
 func (s *Server) declareMaintenance(r *request, req maintenanceRequest) (*qorgau.Maintenance, error) {
 	own := r.User.Facility
 	if req.Facility != "" && req.Facility != own {
 		return nil, qorgau.Errorf(qorgau.EFORBIDDEN, "you may declare maintenance of your own facility only")
+	}
+	if s.standby() {
+		return nil, errFleetStandby
 	}
 	m := &qorgau.Maintenance{Facility: own, Device: req.Device, From: req.From, To: req.To,
 		Reason: strings.TrimSpace(req.Reason), DeclaredBy: r.User.Name}

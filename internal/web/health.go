@@ -18,8 +18,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *request) error {
 	return err
 }
 
-// readyz says the database answers and its schema is the one this binary
-// expects; a load balancer sends traffic only then.
+// readyz says the database answers, its schema is the one this binary
+// expects, and this server is the complaint log's sequencer; a load
+// balancer sends traffic only then. A standby (several servers on one
+// PostgreSQL database) answers 503: it refuses appends and devices'
+// reports, which must go to the sequencer. Its console pages still work
+// for whoever reaches it directly.
 func (s *Server) readyz(w http.ResponseWriter, r *request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -33,6 +37,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *request) error {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, werr := w.Write([]byte("not ready: " + err.Error() + "\n"))
 		return werr
+	}
+	if s.cfg.Log != nil && s.cfg.Log.IsStandby() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, err := w.Write([]byte("standby: another server is the complaint log's sequencer\n"))
+		return err
 	}
 	_, err = w.Write([]byte("ready\n"))
 	return err

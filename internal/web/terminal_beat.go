@@ -118,7 +118,7 @@ func (ss *beatSessions) drop(b *beatSession) {
 // signed the request: an X25519 exchange whose result only the two ends
 // know (qorgau.BeatSessionKey).
 func (s *Server) terminalBeatSession(w http.ResponseWriter, r *request) error {
-	tr, err := s.tracker()
+	tr, err := s.watcher()
 	if err != nil {
 		return err
 	}
@@ -261,6 +261,11 @@ type beatIn struct {
 // failure.
 func (s *Server) beatCore(ctx context.Context, in *beatIn, buf *beatBuf) ([]byte, [43]byte, error) {
 	var replyMAC [43]byte
+	if s.standby() {
+		// Before the session lookup: a standby holds no sessions, and
+		// 401 would send the terminal to open one here.
+		return nil, replyMAC, errFleetStandby
+	}
 	id := in.session
 	if id == "" || in.counter == "" || in.mac == "" {
 		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "missing heartbeat session headers (%s, %s, %s)",
@@ -319,7 +324,7 @@ func (s *Server) beatCore(ctx context.Context, in *beatIn, buf *beatBuf) ([]byte
 	if err := checkHeartbeat(&hb); err != nil {
 		return nil, replyMAC, err
 	}
-	tr, err := s.tracker()
+	tr, err := s.watcher()
 	if err != nil {
 		return nil, replyMAC, err
 	}

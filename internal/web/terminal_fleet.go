@@ -22,11 +22,37 @@ func (s *Server) tracker() (*fleet.Tracker, error) {
 	return s.cfg.Fleet, nil
 }
 
+// errFleetStandby answers a device's report on a standby: with several
+// servers on one database only the complaint log's sequencer watches the
+// fleet (fleet.Tracker.Watching), and a report given to another would be
+// lost to the watch. EUNAVAILABLE is 503 with Retry-After: the device
+// tries again, and a load balancer that checks /readyz sends it to the
+// sequencer.
+var errFleetStandby = qorgau.Errorf(qorgau.EUNAVAILABLE, "this server is a standby: another one watches the fleet; try again shortly")
+
+// watcher returns the fleet tracker for a device's report: an ENOTFOUND
+// error when the fleet watch is not running in this process, errFleetStandby
+// when another server runs it.
+func (s *Server) watcher() (*fleet.Tracker, error) {
+	tr, err := s.tracker()
+	if err != nil {
+		return nil, err
+	}
+	if !tr.Watching() {
+		return nil, errFleetStandby
+	}
+	return tr, nil
+}
+
+// standby reports whether another server runs the fleet watch, for routes
+// that feed it but work without one (usage, maintenance).
+func (s *Server) standby() bool { return s.cfg.Fleet != nil && !s.cfg.Fleet.Watching() }
+
 // terminalHeartbeat records a terminal's signed heartbeat and answers with
 // the interval to keep, the server's clock and log size, and how much of
 // the terminal's journal the server holds.
 func (s *Server) terminalHeartbeat(w http.ResponseWriter, r *request) error {
-	tr, err := s.tracker()
+	tr, err := s.watcher()
 	if err != nil {
 		return err
 	}
@@ -64,7 +90,7 @@ type journalUpload struct {
 // refused, change nothing, and are recorded as an alarm: a journal is
 // append-only, so a break means it was altered or a key was misused.
 func (s *Server) terminalJournal(w http.ResponseWriter, r *request) error {
-	tr, err := s.tracker()
+	tr, err := s.watcher()
 	if err != nil {
 		return err
 	}
@@ -114,6 +140,9 @@ func (s *Server) terminalJournal(w http.ResponseWriter, r *request) error {
 
 // terminalUsage stores a terminal's anonymous usage counters for a day.
 func (s *Server) terminalUsage(w http.ResponseWriter, r *request) error {
+	if s.standby() {
+		return errFleetStandby
+	}
 	var u qorgau.UsageReport
 	if err := readJSON(r, &u); err != nil {
 		return err
