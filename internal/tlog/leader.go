@@ -61,7 +61,7 @@ func (l *Log) Lead(ctx context.Context, interval time.Duration) error {
 	defer lock.Release()
 	// The previous sequencer may have appended since this server
 	// verified the log: verify it all again before extending it.
-	if err := l.verify(ctx); err != nil {
+	if err := l.verify(ctx, true); err != nil {
 		return err
 	}
 	l.log.Info("log: this server is now the sequencer", "size", l.Size())

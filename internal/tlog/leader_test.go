@@ -3,6 +3,8 @@ package tlog
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,5 +151,61 @@ func TestLeaderElection(t *testing.T) {
 	cfg.Standby = false
 	if l, err := Open(ctx, openDB(t, url), cfg); err != nil || l.Size() != 40 {
 		t.Fatalf("Open after the takeover = %v", err)
+	}
+}
+
+// TestStandbyStartsUnderLoad opens standbys again and again while the
+// leader appends from many goroutines: a standby must start whatever the
+// leader is in the middle of (leaves committed whose checkpoint is not
+// stored yet, batches committed while it reads), and must not store a
+// checkpoint of its own, which would make the leader's next batch fail.
+func TestStandbyStartsUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	cfg := testConfig(t)
+	cfg.Standby = true
+	l1 := lead(t, openDB(t, url), cfg)
+	eventually(t, "the first server leads", func() bool { return !l1.IsStandby() })
+
+	stop := make(chan struct{})
+	errs := make(chan error, 64)
+	var appended atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := l1.Append(ctx, entry(g*1_000_000+i)); err != nil {
+					errs <- err
+					return
+				}
+				appended.Add(1)
+			}
+		})
+	}
+	for i := range 8 {
+		time.Sleep(100 * time.Millisecond)
+		l, err := Open(ctx, openDB(t, url), cfg)
+		if err != nil {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("standby %d: Open while the leader appends = %v", i, err)
+		}
+		if !l.IsStandby() || l.Size() == 0 {
+			t.Errorf("standby %d: standby %v, size %d", i, l.IsStandby(), l.Size())
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("the leader's Append while standbys started = %v", err)
+	}
+	if appended.Load() < 100 {
+		t.Errorf("only %d appends in 0.8 s: the test did not load the leader", appended.Load())
 	}
 }

@@ -245,7 +245,7 @@ func Open(ctx context.Context, db *store.DB, cfg Config) (*Log, error) {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	if err := l.verify(ctx); err != nil {
+	if err := l.verify(ctx, !cfg.Standby); err != nil {
 		return nil, err
 	}
 	if err := l.checkStateFile(ctx); err != nil {

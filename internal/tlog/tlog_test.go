@@ -803,6 +803,7 @@ func TestUnstoredCheckpoint(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, db *store.DB, url string) {
 		ctx := context.Background()
 		cfg := testConfig(t)
+		cfg.StateFile = filepath.Join(t.TempDir(), "log.state")
 		l := start(t, db, cfg)
 		appendN(t, l, 0, 10, 1)
 		last, err := l.Append(ctx, entry(10))
@@ -816,6 +817,17 @@ func TestUnstoredCheckpoint(t *testing.T) {
 		db2 := openDB(t, u)
 		if cp, err := db2.LatestLogCheckpoint(ctx); err != nil || cp.Size != 10 {
 			t.Fatalf("LatestLogCheckpoint after the deletion = %+v, %v; want size 10", cp, err)
+		}
+		// A standby (of a server on PostgreSQL) serves only stored
+		// checkpoints, signs and stores nothing, and accepts the state
+		// file of the checkpoint it published last, as the sequencer.
+		sb := cfg
+		sb.Standby = true
+		if l, err := Open(ctx, db2, sb); err != nil || l.Size() != 10 {
+			t.Fatalf("Open as a standby with the last checkpoint unstored = %v; want size 10", err)
+		}
+		if cp, err := db2.LatestLogCheckpoint(ctx); err != nil || cp.Size != 10 {
+			t.Fatalf("LatestLogCheckpoint after a standby opened = %+v, %v; want size 10, nothing stored", cp, err)
 		}
 		l2, err := Open(ctx, db2, cfg)
 		if err != nil {

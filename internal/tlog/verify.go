@@ -36,7 +36,7 @@ type storedCheckpoint struct {
 // the entries and compares every hash it makes with the stored one, and
 // the root at every checkpoint's size with that checkpoint. Every hash the
 // tree has is thus recomputed once, from the entries alone.
-func (l *Log) verify(ctx context.Context) error {
+func (l *Log) verify(ctx context.Context, lead bool) error {
 	start := time.Now()
 	latest, err := l.db.LatestLogCheckpoint(ctx)
 	if qorgau.ErrorCode(err) == qorgau.ENOTFOUND {
@@ -58,12 +58,23 @@ func (l *Log) verify(ctx context.Context) error {
 	// checkpoint, signed after the batch committed, had not been stored
 	// when the server stopped: it is signed again below. More than one
 	// batch means checkpoints were deleted.
-	size, batches, err := l.db.LogSize(ctx, n)
-	if err != nil {
-		return fmt.Errorf("log: %w", err)
-	}
-	if batches > 1 {
-		return fmt.Errorf("log: refusing to start: the database holds more entries than the latest checkpoint's %d, from %d batches: checkpoints were deleted", n, batches)
+	//
+	// A standby (lead false) checks the log up to the latest checkpoint
+	// only, and signs nothing: the sequencer on another server appends
+	// meanwhile, so leaves beyond that checkpoint, and checkpoints not
+	// yet stored for them, are its work in progress. Lead checks it all
+	// again, holding the lock, before it appends.
+	size, bound := n, int64(-1)
+	if lead {
+		var batches int64
+		if size, batches, err = l.db.LogSize(ctx, n); err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+		if batches > 1 {
+			return fmt.Errorf("log: refusing to start: the database holds more entries than the latest checkpoint's %d, from %d batches: checkpoints were deleted", n, batches)
+		}
+	} else {
+		bound = n
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -72,9 +83,9 @@ func (l *Log) verify(ctx context.Context) error {
 	leafc := make(chan []sumtlog.Hash, 4)
 	hashc := make(chan []storedHash, 4)
 	cpc := make(chan []storedCheckpoint, 4)
-	g.Go(func() error { defer close(leafc); return l.scanLeaves(gctx, leafc) })
-	g.Go(func() error { defer close(hashc); return l.scanHashes(gctx, hashc) })
-	g.Go(func() error { defer close(cpc); return l.scanCheckpoints(gctx, cpc) })
+	g.Go(func() error { defer close(leafc); return l.scanLeaves(gctx, leafc, bound) })
+	g.Go(func() error { defer close(hashc); return l.scanHashes(gctx, hashc, bound) })
+	g.Go(func() error { defer close(cpc); return l.scanCheckpoints(gctx, cpc, bound) })
 	ids := newIDFilter()
 	g.Go(func() error {
 		return l.db.ScanLogIdempotencyIDs(gctx, 0, func(id string) error { ids.add(id); return nil })
@@ -165,7 +176,7 @@ func (l *Log) verify(ctx context.Context) error {
 		return fmt.Errorf("log: refusing to start: %w", err)
 	}
 	root, note := c.Root, latest.Note
-	if tree.n > n {
+	if tree.n > n && lead {
 		if root, err = tree.root(); err != nil {
 			return fmt.Errorf("log: %w", err)
 		}
@@ -211,13 +222,19 @@ func (l *Log) create(ctx context.Context) error {
 	return nil
 }
 
+// errBound ends a scan at the tree size it is bounded to.
+var errBound = errors.New("log: scan bound reached")
+
 // scanLeaves sends the leaf hashes of every entry in index order, checking
 // that indexes have no gaps and that each entry is a valid record of the
-// kind its row says.
-func (l *Log) scanLeaves(ctx context.Context, out chan<- []sumtlog.Hash) error {
+// kind its row says. With bound ≥ 0, it stops before entry bound.
+func (l *Log) scanLeaves(ctx context.Context, out chan<- []sumtlog.Hash, bound int64) error {
 	ch := newChunker(ctx, out)
 	next := int64(0)
 	err := l.db.ScanLogEntries(ctx, func(index int64, kind string, entry []byte) error {
+		if bound >= 0 && index >= bound {
+			return errBound
+		}
 		if index != next {
 			return fmt.Errorf("entry %d is missing (the next one stored is %d)", next, index)
 		}
@@ -230,21 +247,26 @@ func (l *Log) scanLeaves(ctx context.Context, out chan<- []sumtlog.Hash) error {
 		}
 		return ch.add(sumtlog.RecordHash(entry))
 	})
-	if err != nil {
+	if err != nil && err != errBound {
 		return err
 	}
 	return ch.flush()
 }
 
-func (l *Log) scanHashes(ctx context.Context, out chan<- []storedHash) error {
+// scanHashes sends the stored hashes in order; with bound ≥ 0, those of
+// the tree of size bound only.
+func (l *Log) scanHashes(ctx context.Context, out chan<- []storedHash, bound int64) error {
 	ch := newChunker(ctx, out)
 	err := l.db.ScanLogHashes(ctx, func(id int64, h []byte) error {
+		if bound >= 0 && id >= sumtlog.StoredHashCount(bound) {
+			return errBound
+		}
 		if len(h) != sumtlog.HashSize {
 			return fmt.Errorf("stored hash %d is %d bytes", id, len(h))
 		}
 		return ch.add(storedHash{id, sumtlog.Hash(h)})
 	})
-	if err != nil {
+	if err != nil && err != errBound {
 		return err
 	}
 	return ch.flush()
@@ -253,10 +275,14 @@ func (l *Log) scanHashes(ctx context.Context, out chan<- []storedHash) error {
 // scanCheckpoints sends every checkpoint with the root its note states,
 // checking that each note names this log and the row's size. Only the
 // latest checkpoint's signature is checked (by verify): the others are
-// history, and their roots are checked against the tree.
-func (l *Log) scanCheckpoints(ctx context.Context, out chan<- []storedCheckpoint) error {
+// history, and their roots are checked against the tree. With bound ≥ 0,
+// it stops after the checkpoint of size bound.
+func (l *Log) scanCheckpoints(ctx context.Context, out chan<- []storedCheckpoint, bound int64) error {
 	ch := newChunker(ctx, out)
 	err := l.db.ScanLogCheckpoints(ctx, func(cp store.LogCheckpoint) error {
+		if bound >= 0 && cp.Size > bound {
+			return errBound
+		}
 		c, err := parseSignedCheckpoint(cp.Note)
 		if err != nil {
 			return fmt.Errorf("checkpoint of size %d: %w", cp.Size, err)
@@ -266,7 +292,7 @@ func (l *Log) scanCheckpoints(ctx context.Context, out chan<- []storedCheckpoint
 		}
 		return ch.add(storedCheckpoint{size: cp.Size, root: cp.Root, noteRoot: c.Root})
 	})
-	if err != nil {
+	if err != nil && err != errBound {
 		return err
 	}
 	return ch.flush()
@@ -370,12 +396,22 @@ func (l *Log) checkStateFile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("log: state file %s does not hold a checkpoint of this log: %w", l.stateFile, err)
 	}
-	if c.Size > p.size {
+	held := p.size
+	if c.Size > p.size && l.standby.Load() {
+		// A standby publishes only stored checkpoints; the one this
+		// server published last, as the sequencer, may be of a batch
+		// committed before its checkpoint row was stored. The entries
+		// decide.
+		if held, _, err = l.db.LogSize(ctx, p.size); err != nil {
+			return fmt.Errorf("log: state file check: %w", err)
+		}
+	}
+	if c.Size > held {
 		return fmt.Errorf("log: refusing to start: the database is older than the last published checkpoint %d (kept in %s), it holds only %d entries: restored from an old backup? "+
-			"Restore the newest database; the log must never go back", c.Size, l.stateFile, p.size)
+			"Restore the newest database; the log must never go back", c.Size, l.stateFile, held)
 	}
 	root := p.root
-	if c.Size < p.size {
+	if c.Size != p.size {
 		root, err = sumtlog.TreeHash(c.Size, l.hashReader(ctx))
 		if err != nil {
 			return fmt.Errorf("log: state file check: %w", err)
@@ -386,6 +422,6 @@ func (l *Log) checkStateFile(ctx context.Context) error {
 			"the database was replaced or rewritten", c.Size, root, l.stateFile, c.Root)
 	}
 	l.stateSaved.Store(c.Size)
-	l.saveState()
+	l.saveState() // no-op while the file is ahead of what is published
 	return nil
 }
