@@ -125,7 +125,12 @@ func (s *Service) now() time.Time {
 
 // deliveryWindow is how long Run gathers complaints for one delivery
 // transaction. It delays only the inbox rows; the terminal has its receipt.
-const deliveryWindow = 2 * time.Millisecond
+// Each transaction writes the right edges of the complaint tables and the
+// inbox index pages again, and takes SQLite's one write lock from the
+// log's batches: under qorgau sim, 20 ms windows cost the server about 15 %
+// less CPU per complaint than 2 ms ones, and longer ones lengthen the log's
+// p99 behind the larger transactions without saving more.
+const deliveryWindow = 20 * time.Millisecond
 
 // Run delivers logged complaints to the inboxes until ctx is cancelled,
 // writing those that arrive within deliveryWindow of the first in one

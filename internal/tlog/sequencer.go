@@ -288,7 +288,7 @@ var errEarlierFailed = errors.New("log: an earlier batch failed")
 // stateEvery is the least time between two writes of the state file, which
 // therefore trails the signed checkpoints by at most about this long (and
 // is written at once on a clean stop).
-const stateEvery = 10 * time.Millisecond
+const stateEvery = 50 * time.Millisecond
 
 // saveState writes the latest checkpoint to the state file, if there is
 // one and it is behind.
