@@ -117,10 +117,8 @@ func (b *BeatServer) fail(ctx *fasthttp.RequestCtx, err error) {
 
 // answer answers err with the given status.
 func (b *BeatServer) answer(ctx *fasthttp.RequestCtx, status int, err error) {
-	code := qorgau.ErrorCode(err)
-	msg := qorgau.ErrorMessage(err)
-	if code == qorgau.EINTERNAL {
-		b.s.log.Error("heartbeat failed", "err", err)
+	code, _, msg := b.s.errorParts(err, "path", beatPath, "listener", true)
+	if msg == "" {
 		msg = "internal error"
 	}
 	if code == qorgau.EUNAVAILABLE {

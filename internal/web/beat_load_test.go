@@ -285,16 +285,26 @@ func readAnswer(r *bufio.Reader) (int, error) {
 	return status, err
 }
 
+// beatHandlerSetup starts a server with a fleet watch and one terminal
+// with a heartbeat session, and returns them with a heartbeat's body.
+func beatHandlerSetup(b *testing.B) (*env, *beatSession, []byte) {
+	t := &testing.T{}
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	b.Cleanup(e.ts.Close)
+	withFleet(t, e, web.Config{RequireTOTP: true})
+	s := e.enroll(t, "T-1").openBeat(t)
+	body, _ := json.Marshal(qorgau.Heartbeat{Boot: "Zq3xk2Lw9TQ", Uptime: 86400, Sent: e.now.UTC(), LogSize: 123456, Network: qorgau.NetworkUp})
+	if t.Failed() {
+		b.Fatal("setup failed")
+	}
+	return e, s, body
+}
+
 // BenchmarkBeatHandler is one heartbeat under a session through the
 // server's handler, without the network: what BenchmarkBeatTCP's server
 // CPU time is beyond net/http and the kernel.
 func BenchmarkBeatHandler(b *testing.B) {
-	t := &testing.T{}
-	e := newEnv(t, web.Config{RequireTOTP: true})
-	defer e.ts.Close()
-	withFleet(t, e, web.Config{RequireTOTP: true})
-	s := e.enroll(t, "T-1").openBeat(t)
-	body, _ := json.Marshal(qorgau.Heartbeat{Boot: "Zq3xk2Lw9TQ", Uptime: 86400, Sent: e.now.UTC(), LogSize: 123456, Network: qorgau.NetworkUp})
+	e, s, body := beatHandlerSetup(b)
 	h := e.srv.Handler()
 	req := httptest.NewRequest("POST", "/api/terminal/v1/heartbeat/beat", nil)
 	req.Header.Set("Content-Type", "application/json")
@@ -319,12 +329,7 @@ func BenchmarkBeatHandler(b *testing.B) {
 // heartbeat listener's handler: what BenchmarkBeatTCP/listener's server
 // CPU time is beyond fasthttp and the kernel.
 func BenchmarkBeatListenerHandler(b *testing.B) {
-	t := &testing.T{}
-	e := newEnv(t, web.Config{RequireTOTP: true})
-	defer e.ts.Close()
-	withFleet(t, e, web.Config{RequireTOTP: true})
-	s := e.enroll(t, "T-1").openBeat(t)
-	body, _ := json.Marshal(qorgau.Heartbeat{Boot: "Zq3xk2Lw9TQ", Uptime: 86400, Sent: e.now.UTC(), LogSize: 123456, Network: qorgau.NetworkUp})
+	e, s, body := beatHandlerSetup(b)
 	h := e.srv.NewBeatServer().Handler()
 	var req fasthttp.Request
 	req.Header.SetMethod("POST")

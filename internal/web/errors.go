@@ -48,15 +48,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
 		http.Redirect(w, r.Request, stagePath(r.Session.Stage), http.StatusSeeOther)
 		return
 	}
-	code := qorgau.ErrorCode(err)
-	status := statusOf[code]
-	msg := qorgau.ErrorMessage(err)
+	code, status, msg := s.errorParts(err, "method", r.Method, "path", r.URL.Path)
 	if code == qorgau.EUNAVAILABLE {
 		w.Header().Set("Retry-After", "2")
-	}
-	if code == qorgau.EINTERNAL {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = ""
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		if msg == "" {
@@ -80,6 +74,18 @@ func (s *Server) renderError(w http.ResponseWriter, r *request, err error) {
 		s.log.Error("render error page", "err", rerr)
 		http.Error(w, http.StatusText(status), status)
 	}
+}
+
+// errorParts returns err's code, HTTP status and the message safe to show.
+// An internal error is logged with detail, and what, and its message is
+// empty. An EUNAVAILABLE answer asks for a retry after 2 s.
+func (s *Server) errorParts(err error, what ...any) (code string, status int, msg string) {
+	code = qorgau.ErrorCode(err)
+	if code == qorgau.EINTERNAL {
+		s.log.Error("request failed", append(what, "err", err)...)
+		return code, statusOf[code], ""
+	}
+	return code, statusOf[code], qorgau.ErrorMessage(err)
 }
 
 // apiError is the body of every error answer of the JSON APIs.
