@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,8 +94,28 @@ func TestPreparedSubmit(t *testing.T) {
 		t.Errorf("Send(same request again) = %v, want a 401 refusal", err)
 	}
 
+	// sim's own sender puts the same request on the wire.
+	fast := newSimSender(1)
+	defer fast.CloseIdleConnections()
+	req = prepare("prepared-3")
+	ans, err = fast.send(req)
+	if err != nil {
+		t.Fatalf("simSender.send(prepared) = %v", err)
+	}
+	if sub, err := kiosk.ParseSubmitted(ans); err != nil || sub.Receipt == "" {
+		t.Errorf("ParseSubmitted(%s) = %+v, %v, want a receipt", ans, sub, err)
+	}
+	_, err = fast.send(req)
+	var ae *kiosk.APIError
+	if !refused(err) || !errors.As(err, &ae) || !strings.Contains(ae.Message, "nonce") {
+		t.Errorf("simSender.send(same request again) = %v, want a 401 refusal naming the nonce", err)
+	}
+
 	kt.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) }
 	if _, err := kt.Send(ctx, prepare("prepared-2")); !refused(err) {
 		t.Errorf("Send(signed 10 minutes ago) = %v, want a 401 refusal", err)
+	}
+	if _, err := fast.send(prepare("prepared-4")); !refused(err) {
+		t.Errorf("simSender.send(signed 10 minutes ago) = %v, want a 401 refusal", err)
 	}
 }

@@ -130,6 +130,12 @@ type PreparedRequest struct {
 	body   []byte
 }
 
+// Parts returns the prepared request's method, URL, headers and body, for
+// sending with another HTTP client; the headers must not be changed.
+func (p *PreparedRequest) Parts() (method, url string, header http.Header, body []byte) {
+	return p.method, p.url, p.header, p.body
+}
+
 // sign signs a request with the device key, stamped with the time now.
 func (c *Client) sign(method, pathQuery, ctype string, body []byte) (*PreparedRequest, error) {
 	now := time.Now
