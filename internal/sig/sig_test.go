@@ -8,6 +8,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"testing"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // stdVerify is the reference: crypto/ed25519.Verify, with a public key of
@@ -22,14 +24,49 @@ func stdVerify(pub ed25519.PublicKey, msg, sig []byte) (ok bool) {
 }
 
 // check fails t when Verify and crypto/ed25519 disagree on (pub, msg, sig)
-// and returns their common answer.
+// and returns their common answer. Verify is asked twice, so that a key
+// met for the first time and a cached one are both tried, and the path
+// without an expanded key is tried too.
 func check(t *testing.T, name string, pub ed25519.PublicKey, msg, sig []byte) bool {
 	t.Helper()
 	want := stdVerify(pub, msg, sig)
-	if got := Verify(pub, msg, sig); got != want {
-		t.Errorf("%s: Verify(%x, %q, %x) = %v, want %v as crypto/ed25519", name, []byte(pub), msg, sig, got, want)
+	for _, try := range []string{"Verify", "Verify again"} {
+		if got := Verify(pub, msg, sig); got != want {
+			t.Errorf("%s: %s(%x, %q, %x) = %v, want %v as crypto/ed25519", name, try, []byte(pub), msg, sig, got, want)
+		}
+	}
+	if len(pub) == ed25519.PublicKeySize && len(sig) == ed25519.SignatureSize {
+		if got := voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, stdlib); got != want {
+			t.Errorf("%s: the unexpanded path(%x, %q, %x) = %v, want %v as crypto/ed25519", name, []byte(pub), msg, sig, got, want)
+		}
 	}
 	return want
+}
+
+// TestExpandedBound fills the cache of expanded keys past its bound: it
+// stays bounded, and keys verify before and after it is emptied.
+func TestExpandedBound(t *testing.T) {
+	r := testRand()
+	privs, msgs := keys(r, maxExpanded+10)
+	for i, k := range privs {
+		sig := ed25519.Sign(k, msgs[i])
+		if !Verify(pubOf(k), msgs[i], sig) || !Verify(pubOf(k), msgs[i], sig) {
+			t.Fatalf("key %d: a valid signature refused", i)
+		}
+		sig[0] ^= 1
+		if Verify(pubOf(k), msgs[i], sig) {
+			t.Fatalf("key %d: an altered signature accepted", i)
+		}
+	}
+	cache.RLock()
+	n := len(cache.m)
+	cache.RUnlock()
+	if n > maxExpanded || n == 0 {
+		t.Errorf("%d expanded keys cached, want 1 to %d", n, maxExpanded)
+	}
+	if sig := ed25519.Sign(privs[0], msgs[0]); !Verify(pubOf(privs[0]), msgs[0], sig) {
+		t.Errorf("the first key, emptied from the cache: a valid signature refused")
+	}
 }
 
 // testRand is reproducible, so that a failure can be run again.
@@ -249,6 +286,13 @@ func BenchmarkVerify(b *testing.B) {
 		for range b.N {
 			if !Verify(pub, msg, sig) {
 				b.Fatal("Verify = false")
+			}
+		}
+	})
+	b.Run("curve25519-voi-unexpanded", func(b *testing.B) {
+		for range b.N {
+			if !voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, stdlib) {
+				b.Fatal("VerifyWithOptions = false")
 			}
 		}
 	})
