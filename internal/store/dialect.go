@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,6 +33,10 @@ var (
 	}
 )
 
+// walCheckpointPages is the WAL's length in pages that makes a commit
+// checkpoint it (see sqliteDSN).
+const walCheckpointPages = 8000
+
 // sqliteDSN returns the modernc.org/sqlite connection string for path. The
 // write pool begins transactions IMMEDIATE so that a read-then-write
 // transaction never fails half-way on a lock upgrade.
@@ -44,12 +49,24 @@ var (
 // the database is switched to WAL, which the driver's _pragma list would
 // do first (it runs them sorted): hence _journal_mode, applied after the
 // list. An existing database keeps its page size.
+//
+// The WAL is checkpointed into the database every 8,000 pages (64 MiB at
+// 8 KiB) instead of SQLite's 1,000. The checkpoint runs in the commit that
+// crosses the mark, on the one writer every submission waits for, and
+// writes each page changed since the last one once, however often it
+// changed. The random-key indexes (idempotency ids, lookup ids) change
+// the same pages again and again, so a longer interval writes far fewer
+// pages for the same complaints: under qorgau sim the server spent about
+// 8 % less CPU per complaint and took about 8 % more complaints a second
+// (4 interleaved runs each). The cost is a WAL file of up to about 64 MiB
+// and a longer replay of it after a crash (well under a second).
 func sqliteDSN(path string, write bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "page_size(8192)")
 	q.Set("_journal_mode", "WAL")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walCheckpointPages)+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_time_format", "sqlite")
 	if write {

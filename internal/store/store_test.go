@@ -298,7 +298,7 @@ func dropGuards(t *testing.T, raw *sql.DB, url string) {
 }
 
 // TestSQLitePageSize checks that a new SQLite database gets 8 KiB pages
-// and WAL, and that a database made with SQLite's default 4 KiB pages
+// and WAL, checkpointed every 8,000 pages, and that a database made with SQLite's default 4 KiB pages
 // opens, migrates and keeps them.
 func TestSQLitePageSize(t *testing.T) {
 	ctx := context.Background()
@@ -326,6 +326,15 @@ func TestSQLitePageSize(t *testing.T) {
 	}
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
+	}
+	for name, pool := range db.Pools() {
+		var pages int
+		if err := pool.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&pages); err != nil {
+			t.Fatal(err)
+		}
+		if pages != 8000 {
+			t.Errorf("%s pool: WAL checkpoint every %d pages, want 8000", name, pages)
+		}
 	}
 	db.Close()
 	if n, mode := pageSize(fresh); n != 8192 || mode != "wal" {
