@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"qorgau.kz/qorgau/internal/pgtest"
@@ -32,5 +33,40 @@ func TestLogPoolGenericPlans(t *testing.T) {
 	}
 	if p := db.Pools()["log"]; p != db.logw {
 		t.Errorf("Pools() has no log pool")
+	}
+}
+
+// TestWarm checks that Warm leaves the PostgreSQL pool with that many
+// connections open and idle, that each answers, and that on SQLite it
+// opens nothing.
+func TestWarm(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Warm(ctx, 8); err != nil {
+		t.Fatalf("Warm = %v", err)
+	}
+	if st := db.w.Stats(); st.OpenConnections < 8 || st.Idle < 8 || st.InUse != 0 {
+		t.Errorf("after Warm(8): %d open, %d idle, %d in use; want at least 8 open and idle, none in use", st.OpenConnections, st.Idle, st.InUse)
+	}
+	var backends int
+	if err := db.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&backends); err != nil {
+		t.Fatal(err)
+	}
+	if backends < 8 {
+		t.Errorf("PostgreSQL has %d backends for the database, want at least the 8 warmed", backends)
+	}
+
+	lite, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	before := lite.r.Stats().OpenConnections
+	if err := lite.Warm(ctx, 8); err != nil || lite.r.Stats().OpenConnections != before {
+		t.Errorf("Warm on SQLite = %v, %d read connections open (before: %d); want nil and no change", err, lite.r.Stats().OpenConnections, before)
 	}
 }

@@ -22,7 +22,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"golang.org/x/sync/errgroup"
+	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 // DB is an open Qorgau database.
@@ -107,6 +108,40 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// Warm opens up to n connections of the PostgreSQL pool at once and leaves
+// them idle, so that the first burst of requests after a server starts
+// does not wait for PostgreSQL to start a backend for each, one after the
+// other: under qorgau sim that held every submission in flight for up to
+// about 0.9 s, once, at the start. It does nothing on SQLite. Errors are
+// those of opening a connection.
+func (db *DB) Warm(ctx context.Context, n int) error {
+	if db.dialect.name != "postgres" {
+		return nil
+	}
+	conns := make([]*sql.Conn, n)
+	var g errgroup.Group
+	for i := range conns {
+		g.Go(func() error {
+			c, err := db.w.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			conns[i] = c
+			return c.PingContext(ctx)
+		})
+	}
+	err := g.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.Close() // back to the pool, idle
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("open database connections: %w", err)
+	}
+	return nil
 }
 
 // Close closes both pools.
