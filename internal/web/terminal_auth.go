@@ -143,15 +143,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// maxJSONBody bounds a JSON request body that authentication has not
+// already read whole and bounded (terminal requests are bounded by
+// Config.MaxTerminalBody). The largest such request, a reply of
+// seal.MaxReplyText bytes written entirely in \u escapes, is 1.5 MiB.
+const maxJSONBody = 2 << 20
+
 // readJSON decodes a JSON request body into v, refusing unknown fields and
-// trailing data, with EINVALID errors that say what is wrong.
+// trailing data, with EINVALID errors that say what is wrong, and a body
+// over its bound with ETOOLARGE.
 func readJSON(r *request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !bytesHasPrefix(ct, "application/json;") {
 		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", ct)
 	}
-	dec := json.NewDecoder(r.Body)
+	body := r.Body
+	if r.signedBody == nil {
+		body = http.MaxBytesReader(nil, body, maxJSONBody)
+	}
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return qorgau.Errorf(qorgau.ETOOLARGE, "request body is larger than %d bytes", tooBig.Limit)
+		}
 		return qorgau.Errorf(qorgau.EINVALID, "malformed JSON: %v", err)
 	}
 	if dec.More() {
