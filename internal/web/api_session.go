@@ -45,6 +45,11 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *request) error {
 	if in.Name == "" || in.Password == "" {
 		return qorgau.Errorf(qorgau.EINVALID, "name and password are required")
 	}
+	if !qorgau.ValidCode(in.Name) {
+		// As at the console (login): refused before the throttle and the
+		// audit, which would otherwise keep it at any length.
+		return qorgau.Errorf(qorgau.EINVALID, "no account has this name: a name is 1 to 64 letters, digits, '.', '_' or '-'")
+	}
 	if wait := s.throttled(in.Name, r.Addr); wait > 0 {
 		s.audit(ctx, r, in.Name, qorgau.AuditLoginThrottled, in.Name, fmt.Sprintf("api; retry after %s", wait.Round(time.Second)))
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))

@@ -77,3 +77,45 @@ func TestJSONBodyLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInNameNoAccountHas checks that a sign-in with a name no account
+// can have (qorgau.ValidCode) is refused with 400 before the throttle and
+// the audit: both recorded whatever was typed, so that an anonymous client
+// could write megabytes into the append-only audit chain per request, and
+// lock an address out with names that cannot exist.
+func TestSignInNameNoAccountHas(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	names := map[string]string{
+		"NUL":         "u-admin\x00",
+		"not UTF-8":   "\xff\xfe",
+		"long":        strings.Repeat("a", 100<<10),
+		"space":       "u admin",
+		"markup":      "<b>u-admin</b>",
+		"65 bytes":    strings.Repeat("a", 65),
+		"leading dot": ".u-admin",
+	}
+	for name, v := range names {
+		t.Run(name, func(t *testing.T) {
+			before := e.snapshot()
+			resp, body := e.do(e.client(), "POST", "/login", login(v, testPassword), nil)
+			if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, v) {
+				t.Errorf("console login as %q = %d, want 400 without echoing the name", v, resp.StatusCode)
+			}
+			req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/session", strings.NewReader(`{"name":"`+strings.ReplaceAll(v, "\x00", `\u0000`)+`","password":"`+testPassword+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			status, out := send(t, req)
+			if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), "no account has this name") {
+				t.Errorf("API sign-in as %q = %d %v, want 400 saying no account has this name", v, status, out)
+			}
+			before.check(t)
+		})
+	}
+	// None of it counted against the address: the right name and password
+	// still pass after more refusals than the address throttle allows.
+	for range 40 {
+		e.apiCall("POST", "/api/v1/session", `{"name":"no such\u0000name","password":"x"}`, "")
+	}
+	if status, out := e.apiCall("POST", "/api/v1/session", `{"name":"u-admin","password":"`+testPassword+`"}`, ""); status != http.StatusCreated {
+		t.Errorf("sign-in after refused names = %d %v, want 201", status, out)
+	}
+}

@@ -79,6 +79,13 @@ func (s *Server) login(w http.ResponseWriter, r *request) error {
 		data.Error = "login.error.empty"
 		return s.render(w, r, http.StatusBadRequest, "login", "login.title", data)
 	}
+	if !qorgau.ValidCode(name) {
+		// No account can have this name (qorgau.User.Validate). Refused
+		// before the throttle and the audit, which would otherwise keep
+		// whatever was typed, at any length, in the append-only chain.
+		data.Name, data.Error = "", "login.error.wrong"
+		return s.render(w, r, http.StatusBadRequest, "login", "login.title", data)
+	}
 	if wait := s.throttled(name, r.Addr); wait > 0 {
 		s.audit(ctx, r, name, qorgau.AuditLoginThrottled, name, fmt.Sprintf("retry after %s", wait.Round(time.Second)))
 		data.Error, data.Wait = "login.error.throttled", int(math.Ceil(wait.Minutes()))
