@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,8 +106,12 @@ func TestSignInNameNoAccountHas(t *testing.T) {
 			req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/session", strings.NewReader(`{"name":"`+strings.ReplaceAll(v, "\x00", `\u0000`)+`","password":"`+testPassword+`"}`))
 			req.Header.Set("Content-Type", "application/json")
 			status, out := send(t, req)
-			if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), "no account has this name") {
-				t.Errorf("API sign-in as %q = %d %v, want 400 saying no account has this name", v, status, out)
+			why := "no account has this name"
+			if strings.Contains(v, "\x00") {
+				why = "NUL" // readJSON refuses it first
+			}
+			if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), why) {
+				t.Errorf("API sign-in as %q = %d %v, want 400 saying %s", v, status, out, why)
 			}
 			before.check(t)
 		})
@@ -117,5 +123,85 @@ func TestSignInNameNoAccountHas(t *testing.T) {
 	}
 	if status, out := e.apiCall("POST", "/api/v1/session", `{"name":"u-admin","password":"`+testPassword+`"}`, ""); status != http.StatusCreated {
 		t.Errorf("sign-in after refused names = %d %v, want 201", status, out)
+	}
+}
+
+// TestInputNotText checks that a NUL byte or bytes that are not UTF-8,
+// anywhere a request carries text (path, query, form, JSON, the device
+// header), and a query string or form that does not parse, get 400 with
+// a reason and store nothing. On PostgreSQL each of these reached a text
+// column and failed with 500; on SQLite they were taken, silently dropped
+// (malformed pairs) or stored (a maintenance reason with a NUL).
+func TestInputNotText(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	tr := withFleet(t, e, web.Config{})
+	tm := e.enroll(t, "T-1")
+	form := func(reason string) string {
+		return "from=2030-01-01T08:00&to=2030-01-01T18:00&reason=" + reason
+	}
+	tests := []struct {
+		name         string
+		role         qorgau.Role
+		method, path string
+		ctype, body  string
+		want         int
+		wantMsg      string
+	}{
+		{"NUL in a query", qorgau.RoleAdmin, "GET", "/devices?q=%00", "", "", 400, "query parameter"},
+		{"not UTF-8 in a query", qorgau.RoleAdmin, "GET", "/devices?facility=EC-166-1%FF", "", "", 400, "query parameter"},
+		{"not UTF-8 in a query name", qorgau.RoleAdmin, "GET", "/devices?%FF=1", "", "", 400, "query parameter name"},
+		{"undecodable query", qorgau.RoleAdmin, "GET", "/devices?q=%zz", "", "", 400, "malformed query"},
+		{"semicolon query", qorgau.RoleAdmin, "GET", "/devices?kind=camera;q=x", "", "", 400, "malformed query"},
+		{"NUL in a path value", qorgau.RoleAdmin, "GET", "/facilities/EC-166-1%00", "", "", 400, "address"},
+		{"not UTF-8 in a path value", qorgau.RoleNPM, "GET", "/fleet/facility/%C0", "", "", 400, "address"},
+		{"NUL in an audit filter", qorgau.RoleAuditor, "GET", "/audit?actor=u-admin%00", "", "", 400, "query parameter"},
+		{"NUL in an API filter", qorgau.RoleMember, "GET", "/api/v1/inbox?facility=%00", "", "", 400, "query parameter"},
+		{"NUL in a console form", qorgau.RoleLiaison, "POST", "/fleet/facility/EC-166-1/maintenance",
+			"application/x-www-form-urlencoded", form("new%00cables+in+block+1"), 400, "form field"},
+		{"not UTF-8 in a console form", qorgau.RoleLiaison, "POST", "/fleet/facility/EC-166-1/maintenance",
+			"application/x-www-form-urlencoded", form("new+cables+%FF"), 400, "form field"},
+		{"undecodable console form", qorgau.RoleLiaison, "POST", "/fleet/facility/EC-166-1/maintenance",
+			"application/x-www-form-urlencoded", form("new+cables+%zz"), 400, "malformed form"},
+		{"oversized console form", qorgau.RoleLiaison, "POST", "/fleet/facility/EC-166-1/maintenance",
+			"application/x-www-form-urlencoded", form(strings.Repeat("a", 3<<20)), 413, "2097152"},
+		{"NUL in JSON", qorgau.RoleLiaison, "POST", "/api/v1/maintenance", "application/json",
+			`{"from":"2030-01-01T08:00:00Z","to":"2030-01-01T18:00:00Z","reason":"new\u0000cables in block 1"}`, 400, "NUL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.snapshot()
+			req, err := http.NewRequest(tt.method, e.ts.URL+tt.path, strings.NewReader(tt.body))
+			must(t, err)
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			token := e.session(tt.role).Value
+			if strings.HasPrefix(tt.path, "/api/") {
+				req.Header.Set("Authorization", "Bearer "+token)
+			} else {
+				req.AddCookie(&http.Cookie{Name: "qorgau_session", Value: token})
+			}
+			resp, err := e.client().Do(req)
+			must(t, err)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want || !strings.Contains(html.UnescapeString(string(b)), tt.wantMsg) {
+				t.Errorf("%s %s = %d, want %d saying %q; body:\n%.300s", tt.method, tt.path, resp.StatusCode, tt.want, tt.wantMsg, b)
+			}
+			before.check(t)
+		})
+	}
+
+	// A terminal's JSON and its device header.
+	before, _, _ := tr.LastSeen("T-1")
+	if code, v := tm.sendJSON(t, "/api/terminal/v1/heartbeat", `{"boot":"b\u00001","network":"up"}`); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(v["message"]), "NUL") {
+		t.Errorf("heartbeat with a NUL = %d %v, want 400 naming the NUL", code, v)
+	}
+	if after, _, _ := tr.LastSeen("T-1"); !after.Equal(before) {
+		t.Errorf("a refused heartbeat moved last-seen from %v to %v", before, after)
+	}
+	odd := &terminal{e: e, id: "T-\xff", priv: tm.priv}
+	if code, v := send(t, odd.signed("GET", "/api/terminal/v1/hello", nil, e.now, nonce())); code != http.StatusUnauthorized || !strings.Contains(fmt.Sprint(v["message"]), "UTF-8") {
+		t.Errorf("device header not UTF-8 = %d %v, want 401 saying so", code, v)
 	}
 }

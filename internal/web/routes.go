@@ -168,8 +168,9 @@ func (rt Route) allows(role qorgau.Role) bool {
 	return false
 }
 
-// guard loads the session, enforces the route's access, and renders any
-// error the handler returns. It is the one place where access is decided
+// guard loads the session, enforces the route's access, refuses input
+// that is not text (checkInput), and renders any error the handler
+// returns. It is the one place where access is decided
 // by role; handlers narrow further by owner (a liaison's own facility).
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +195,9 @@ func (s *Server) guard(rt Route) http.Handler {
 			case !rt.allows(req.User.Role):
 				err = qorgau.Errorf(qorgau.EFORBIDDEN, "forbidden")
 			}
+		}
+		if err == nil {
+			err = checkInput(req.Request)
 		}
 		if err == nil {
 			err = rt.handler(w, req)

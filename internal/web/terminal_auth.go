@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
@@ -63,6 +64,9 @@ func (s *Server) authenticateTerminal(r *request) error {
 	if device == "" || nonce == "" || sigHeader == "" || r.Header.Get(qorgau.HeaderTimestamp) == "" {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "missing signature headers (%s, %s, %s, %s)",
 			qorgau.HeaderDevice, qorgau.HeaderTimestamp, qorgau.HeaderNonce, qorgau.HeaderSignature)
+	}
+	if !isText(device) {
+		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "%s holds bytes that are not UTF-8", qorgau.HeaderDevice)
 	}
 	if len(nonce) < 16 || len(nonce) > 64 {
 		return qorgau.Errorf(qorgau.EUNAUTHORIZED, "nonce must be 16 to 64 characters")
@@ -149,8 +153,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // seal.MaxReplyText bytes written entirely in \u escapes, is 1.5 MiB.
 const maxJSONBody = 2 << 20
 
-// readJSON decodes a JSON request body into v, refusing unknown fields and
-// trailing data, with EINVALID errors that say what is wrong, and a body
+// readJSON decodes a JSON request body into v, refusing unknown fields,
+// trailing data and text with a NUL byte, with EINVALID errors that say what is wrong, and a body
 // over its bound with ETOOLARGE.
 func readJSON(r *request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !bytesHasPrefix(ct, "application/json;") {
@@ -171,6 +175,9 @@ func readJSON(r *request, v any) error {
 	}
 	if dec.More() {
 		return qorgau.Errorf(qorgau.EINVALID, "malformed JSON: data after the object")
+	}
+	if nulText(reflect.ValueOf(v)) {
+		return qorgau.Errorf(qorgau.EINVALID, "a text field holds a NUL byte")
 	}
 	return nil
 }
