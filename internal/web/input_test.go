@@ -205,3 +205,48 @@ func TestInputNotText(t *testing.T) {
 		t.Errorf("device header not UTF-8 = %d %v, want 401 saying so", code, v)
 	}
 }
+
+// TestListParameters checks the parameters of the list routes: a flag of
+// the inbox that is not 0 or 1 used to be read as 0 (overdue=true answered
+// with every complaint), and a device page that is not a number as page 1,
+// and one so large that its offset overflowed showed the first page.
+func TestListParameters(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	member, admin := e.session(qorgau.RoleMember), e.session(qorgau.RoleAdmin)
+	tests := []struct {
+		cookie  *http.Cookie
+		path    string
+		want    int
+		wantMsg string
+	}{
+		{member, "/api/v1/inbox?overdue=1&torture=0&mine=", 200, ""},
+		{member, "/api/v1/inbox?overdue=true", 400, "overdue"},
+		{member, "/api/v1/inbox?torture=yes", 400, "torture"},
+		{member, "/api/v1/inbox?mine=2", 400, "mine"},
+		{member, "/inbox?overdue=on", 400, "overdue"},
+		{admin, "/devices?page=1", 200, ""},
+		{admin, "/devices?page=7", 200, ""},
+		{admin, "/devices?page=abc", 400, "page"},
+		{admin, "/devices?page=0", 400, "page"},
+		{admin, "/devices?page=-1", 400, "page"},
+		{admin, "/devices?page=92233720368547758", 400, "page"},
+		{admin, "/devices?page=1e3", 400, "page"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			var status int
+			var msg string
+			if strings.HasPrefix(tt.path, "/api/") {
+				var out map[string]any
+				status, out = e.apiCall("GET", tt.path, "", tt.cookie.Value)
+				msg = fmt.Sprint(out["message"])
+			} else {
+				resp, body := e.do(e.client(), "GET", tt.path, nil, tt.cookie)
+				status, msg = resp.StatusCode, html.UnescapeString(body)
+			}
+			if status != tt.want || !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("GET %s = %d, want %d saying %q; message %.200q", tt.path, status, tt.want, tt.wantMsg, msg)
+			}
+		})
+	}
+}

@@ -442,21 +442,34 @@ func (s *Server) inboxRows(r *request, limit int) ([]inboxRow, error) {
 }
 
 // inboxFilter reads the inbox filters of the query string, refusing values
-// that are not in their closed sets.
+// that are not in their closed sets. A flag is 1, or 0 or absent: any other
+// value (overdue=true) is refused rather than read as 0, which would answer
+// with every complaint to a client that asked for some.
 func (s *Server) inboxFilter(r *request) (store.InboxFilter, error) {
 	q := r.URL.Query()
 	f := store.InboxFilter{Facility: q.Get("facility"), Category: qorgau.Category(q.Get("category")),
-		State: qorgau.ComplaintState(q.Get("state")), Torture: q.Get("torture") == "1"}
+		State: qorgau.ComplaintState(q.Get("state"))}
 	if f.Category != "" && !slices.Contains(qorgau.Categories, f.Category) {
 		return f, qorgau.Errorf(qorgau.EINVALID, "unknown category %q", f.Category)
 	}
 	if f.State != "" && !slices.Contains(qorgau.ComplaintStates, f.State) {
 		return f, qorgau.Errorf(qorgau.EINVALID, "unknown state %q", f.State)
 	}
-	if q.Get("overdue") == "1" {
+	var overdue, mine bool
+	for _, p := range []struct {
+		name string
+		v    *bool
+	}{{"overdue", &overdue}, {"torture", &f.Torture}, {"mine", &mine}} {
+		v, err := flag(q.Get(p.name))
+		if err != nil {
+			return f, qorgau.Errorf(qorgau.EINVALID, "%s: %s", p.name, qorgau.ErrorMessage(err))
+		}
+		*p.v = v
+	}
+	if overdue {
 		f.OverdueAt = s.Now()
 	}
-	if q.Get("mine") == "1" {
+	if mine {
 		f.AssignedTo = r.User.Name
 	}
 	return f, nil

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -159,8 +160,15 @@ func (s *Server) devicesList(w http.ResponseWriter, r *request) error {
 	if f.Kind != "" && f.Kind != qorgau.DeviceTerminal && f.Kind != qorgau.DeviceCamera {
 		return qorgau.Errorf(qorgau.EINVALID, "unknown device kind %q", f.Kind)
 	}
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	page := 1
+	if v := q.Get("page"); v != "" {
+		// Bounded so that the offset cannot overflow into the first page.
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > math.MaxInt32/devicesPerPage {
+			return qorgau.Errorf(qorgau.EINVALID, "page %q is not a page number", v)
+		}
+		page = n
+	}
 	f.Offset = (page - 1) * devicesPerPage
 	if own := ownFacility(r.User); own != "" {
 		if f.Facility != "" && f.Facility != own {
