@@ -23,6 +23,8 @@ const (
 	ETOOMANY      = "too_many_requests"
 	ETOOLARGE     = "too_large"
 	EUNSUPPORTED  = "unsupported_media_type"
+	// EMETHOD is a request whose address exists but takes other methods.
+	EMETHOD = "method_not_allowed"
 	// EUNAVAILABLE is a refusal to retry shortly, as from a standby
 	// server while another is the complaint log's sequencer.
 	EUNAVAILABLE = "unavailable"

@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	qorgau.ETOOMANY:      http.StatusTooManyRequests,
 	qorgau.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	qorgau.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	qorgau.EMETHOD:       http.StatusMethodNotAllowed,
 	qorgau.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	qorgau.EINTERNAL:     http.StatusInternalServerError,
 }
@@ -94,8 +95,31 @@ type apiError struct {
 	Message string `json:"message"` // what went wrong, for a person
 }
 
-// notFound answers every path no other route claims, in the visitor's
-// language rather than net/http's plain English.
+// notFound answers every request no other route claims, in the visitor's
+// language (or as the JSON API's error) rather than net/http's plain
+// English: 405 with Allow when the address exists for other methods, and
+// 404 otherwise. It is routed for every method, so that net/http's own
+// 405 does not count this catch-all's GET as allowed everywhere.
 func (s *Server) notFound(w http.ResponseWriter, r *request) error {
+	if allow := s.allowed(r.Request); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return qorgau.Errorf(qorgau.EMETHOD, "%s does not take %s; it takes %s", r.URL.Path, r.Method, strings.Join(allow, ", "))
+	}
 	return qorgau.Errorf(qorgau.ENOTFOUND, "no page at %s", r.URL.Path)
+}
+
+// allowed returns the methods another route than the catch-all takes at
+// r's address.
+func (s *Server) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != catchAll {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }

@@ -28,7 +28,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		`qorgau_http_requests_total{code="200",method="GET",route="GET /facilities"} 1`,
-		`qorgau_http_requests_total{code="404",method="GET",route="GET /"} 1`,
+		`qorgau_http_requests_total{code="404",method="GET",route="/"} 1`,
 		`qorgau_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`,
 		`go_sql_open_connections{db_name="qorgau_write"}`,
 		`go_sql_max_open_connections{db_name="qorgau_write"} 1`,

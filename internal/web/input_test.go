@@ -250,3 +250,42 @@ func TestListParameters(t *testing.T) {
 		})
 	}
 }
+
+// TestWrongMethod checks that a request with a method its address does not
+// take gets 405 with the methods it does take, said like every other
+// error (JSON under /api/, a page in the visitor's language elsewhere), and
+// that an address nothing serves is 404 whatever the method. The console's
+// catch-all used to be a GET route, so net/http answered every POST to an
+// unknown address with 405 and listed GET in Allow where GET was a 404.
+func TestWrongMethod(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	member := e.session(qorgau.RoleMember)
+	tests := []struct {
+		method, path string
+		want         int
+		allow        string
+		wantMsg      string
+	}{
+		{"PUT", "/api/v1/session", 405, "POST, DELETE", "does not take PUT"},
+		{"GET", "/api/v1/session", 405, "POST, DELETE", "does not take GET"},
+		{"DELETE", "/inbox", 405, "GET, HEAD", "Метод не поддерживается"},
+		{"POST", "/healthz", 405, "GET, HEAD", "Метод не поддерживается"},
+		{"POST", "/no-such-page", 404, "", "no page at /no-such-page"},
+		{"PUT", "/api/v1/no-such-route", 404, "", "no page at /api/v1/no-such-route"},
+		{"GET", "/no-such-page", 404, "", "no page at /no-such-page"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			before := e.snapshot()
+			resp, body := e.do(e.client(), tt.method, tt.path, nil, member)
+			if resp.StatusCode != tt.want || resp.Header.Get("Allow") != tt.allow || !strings.Contains(html.UnescapeString(body), tt.wantMsg) {
+				t.Errorf("%s %s = %d, Allow %q; want %d, Allow %q, saying %q:\n%.300s",
+					tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.want, tt.allow, tt.wantMsg, body)
+			}
+			if api := strings.HasPrefix(tt.path, "/api/"); api != strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("%s %s answered %s", tt.method, tt.path, resp.Header.Get("Content-Type"))
+			}
+			before.check(t)
+		})
+	}
+}

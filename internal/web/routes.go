@@ -53,6 +53,9 @@ var (
 	liaisonOnly = []qorgau.Role{qorgau.RoleLiaison}
 )
 
+// catchAll is the pattern of every request no other route claims.
+const catchAll = "/"
+
 // registerRoutes lists every route of every surface, with who may use it.
 // Nothing is routed anywhere else.
 func (s *Server) registerRoutes() {
@@ -60,7 +63,7 @@ func (s *Server) registerRoutes() {
 	s.route("GET /readyz", Public, nil, s.readyz)
 	s.route("GET /metrics", Public, nil, s.metrics)
 	s.route("GET /static/", Public, nil, s.static)
-	s.route("GET /", Public, nil, s.notFound)
+	s.route(catchAll, Public, nil, s.notFound)
 	s.route("POST /lang", Public, nil, s.setLanguage)
 
 	s.route("GET /login", Public, nil, s.loginForm)

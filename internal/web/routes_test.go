@@ -19,7 +19,7 @@ var allow = map[string][]qorgau.Role{
 	"GET /readyz":                    nil,
 	"GET /metrics":                   nil,
 	"GET /static/":                   nil,
-	"GET /":                          nil,
+	"/":                              nil,
 	"POST /lang":                     nil,
 	"GET /login":                     nil,
 	"POST /login":                    nil,
@@ -141,15 +141,15 @@ var ownerNarrowed = map[string]qorgau.Role{
 // concrete turns a route pattern into a request path; wildcards take values
 // the liaison may see, so that role, not ownership, decides.
 func concrete(pattern string) (method, path string) {
+	if pattern == "/" {
+		return http.MethodGet, "/no-such-page"
+	}
 	method, path, _ = strings.Cut(pattern, " ")
 	path = strings.ReplaceAll(path, "{$}", "")
 	path = strings.ReplaceAll(path, "{code}", "EC-166-1")
 	path = strings.ReplaceAll(path, "{id}", "0")
 	path = strings.ReplaceAll(path, "{lookup}", "00000000000000000000000000000000")
 	path = strings.ReplaceAll(path, "{path...}", "0/000")
-	if pattern == "GET /" {
-		path = "/no-such-page"
-	}
 	if strings.HasSuffix(path, "/static/") {
 		path += "style.css"
 	}
