@@ -61,7 +61,7 @@ func (s *Server) apiDeviceHeartbeats(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !strings.HasPrefix(ct, "application/json;") {
+	if ct := r.Header.Get("Content-Type"); !hasMediaType(ct, "application/json") {
 		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", ct)
 	}
 	var batch beatBatch

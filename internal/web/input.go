@@ -22,6 +22,17 @@ import (
 // every byte percent-encoded, is 768 KiB.
 const maxFormBody = 2 << 20
 
+// hasMediaType reports whether the Content-Type value ct names the media
+// type want (lower case), whatever its parameters and the case of its
+// letters (RFC 9110 §8.3.1).
+func hasMediaType(ct, want string) bool {
+	if ct == want {
+		return true
+	}
+	t, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(t), want)
+}
+
 // isText reports whether s is UTF-8 without NUL bytes.
 func isText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 

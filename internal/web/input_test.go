@@ -289,3 +289,37 @@ func TestWrongMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestContentTypeCase checks that a media type is matched as RFC 9110
+// says, without regard to case or parameters, and that a type that only
+// starts like the right one is still refused.
+func TestContentTypeCase(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	for _, tt := range []struct {
+		ct   string
+		want int
+	}{
+		{"application/json", 401},
+		{"Application/JSON", 401},
+		{"application/json ; charset=UTF-8", 401},
+		{"application/jsonx", 415},
+		{"application/json-seq", 415},
+		{"text/plain", 415},
+		{"", 415},
+	} {
+		before := e.snapshot()
+		req, err := http.NewRequest("POST", e.ts.URL+"/api/v1/session", strings.NewReader(`{"name":"nobody","password":"x"}`))
+		must(t, err)
+		req.Header.Set("Content-Type", tt.ct)
+		resp, err := e.client().Do(req)
+		must(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("sign-in with Content-Type %q = %d %s, want %d", tt.ct, resp.StatusCode, body, tt.want)
+		}
+		if tt.want == 415 {
+			before.check(t)
+		}
+	}
+}

@@ -157,7 +157,7 @@ const maxJSONBody = 2 << 20
 // trailing data and text with a NUL byte, with EINVALID errors that say what is wrong, and a body
 // over its bound with ETOOLARGE.
 func readJSON(r *request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" && !bytesHasPrefix(ct, "application/json;") {
+	if ct := r.Header.Get("Content-Type"); !hasMediaType(ct, "application/json") {
 		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", ct)
 	}
 	body := r.Body
@@ -181,8 +181,6 @@ func readJSON(r *request, v any) error {
 	}
 	return nil
 }
-
-func bytesHasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 // deviceKeyTTL is how long a terminal's key is cached: a revocation by
 // another process (qorgau admin terminal revoke) takes effect within it.

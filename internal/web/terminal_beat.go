@@ -280,7 +280,7 @@ func (s *Server) beatCore(ctx context.Context, in *beatIn, buf *beatBuf) ([]byte
 		return nil, replyMAC, qorgau.Errorf(qorgau.EUNAUTHORIZED, "MAC is not a base64url HMAC-SHA256")
 	}
 	copy(sum[:], buf.mac[:32])
-	if in.contentType != "application/json" {
+	if !hasMediaType(in.contentType, "application/json") {
 		return nil, replyMAC, qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be application/json, not %q", in.contentType)
 	}
 	if in.tooLarge {

@@ -38,7 +38,7 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 	if s.cfg.Complaints == nil {
 		return errNoLog
 	}
-	if ct := r.Header.Get("Content-Type"); ct != envelopeType {
+	if ct := r.Header.Get("Content-Type"); !hasMediaType(ct, envelopeType) {
 		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be %s, not %q", envelopeType, ct)
 	}
 	q := r.URL.Query()
