@@ -367,6 +367,15 @@ func TestFleetPages(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "EC-166-1") || !strings.Contains(page, "KZ-35") {
 		t.Errorf("availability page = %d", resp.StatusCode)
 	}
+	for _, path := range []string{"/fleet/availability?region=KZ-99", "/fleet/availability.csv?region=KZ-99", "/fleet/availability.pdf?region=KZ-99"} {
+		// Not an empty report that looks like a region without devices.
+		if resp, body := e.do(e.client(), "GET", path, nil, e.session(qorgau.RoleAdmin)); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "KZ-99") {
+			t.Errorf("%s = %d, want 400 naming the unknown region", path, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.do(e.client(), "GET", "/fleet/availability?region=KZ-35", nil, e.session(qorgau.RoleAdmin)); resp.StatusCode != http.StatusOK {
+		t.Errorf("availability of KZ-35 = %d, want 200", resp.StatusCode)
+	}
 	day := start.In(tr.Location()).Format(time.DateOnly)
 	resp, csvText := e.do(e.client(), "GET", "/fleet/availability.csv?from="+day+"&to="+day, nil, e.session(qorgau.RoleAdmin))
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {

@@ -231,6 +231,8 @@ func TestListParameters(t *testing.T) {
 		{admin, "/devices?page=-1", 400, "page"},
 		{admin, "/devices?page=92233720368547758", 400, "page"},
 		{admin, "/devices?page=1e3", 400, "page"},
+		{admin, "/facilities?region=KZ-35", 200, ""},
+		{admin, "/facilities?region=KZ-99", 400, "unknown region"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -331,11 +331,14 @@ func (s *Server) availabilityReport(r *request) (*fleet.Report, []availRow, time
 	if own != "" {
 		region = tr.FacilityRegion(own)
 	}
-	rep, err := tr.Availability(r.Context(), from, to, region)
+	names, regions, err := s.registryNames(r)
 	if err != nil {
 		return nil, nil, from, to, err
 	}
-	names, regions, err := s.registryNames(r)
+	if _, ok := regions[region]; region != "" && !ok {
+		return nil, nil, from, to, qorgau.Errorf(qorgau.EINVALID, "unknown region %q", region)
+	}
+	rep, err := tr.Availability(r.Context(), from, to, region)
 	if err != nil {
 		return nil, nil, from, to, err
 	}

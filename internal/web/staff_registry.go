@@ -66,6 +66,9 @@ func (s *Server) facilitiesList(w http.ResponseWriter, r *request) error {
 	for _, rg := range regions {
 		names[rg.Code] = rg.Name(r.L.Code)
 	}
+	if _, ok := names[region]; region != "" && !ok {
+		return qorgau.Errorf(qorgau.EINVALID, "unknown region %q", region)
+	}
 	var total qorgau.FacilitySummary
 	for _, f := range sums {
 		total.Terminals += f.Terminals
