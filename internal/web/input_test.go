@@ -6,6 +6,8 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +325,28 @@ func TestContentTypeCase(t *testing.T) {
 		if tt.want == 415 {
 			before.check(t)
 		}
+	}
+}
+
+// TestAuditPagerKeepsFilter checks that the audit page's "older" link
+// carries the filter over, escaped: an actor is also "cli:<OS user>", and
+// an OS user name may hold '+', ' ' or '&', which pasted into the address
+// unescaped gave the next page of another actor, or of everyone.
+func TestAuditPagerKeepsFilter(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	ctx := context.Background()
+	const actor = "cli:a+b c&d"
+	for i := range 101 {
+		must(t, e.db.AppendAudit(ctx, &qorgau.AuditRecord{At: e.now, Actor: actor, Action: qorgau.AuditExport, Target: fmt.Sprintf("page-test-%03d", i)}))
+	}
+	auditor := e.session(qorgau.RoleAuditor)
+	resp, page := e.do(e.client(), "GET", "/audit?actor="+url.QueryEscape(actor), nil, auditor)
+	m := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("first page = %d with no older link", resp.StatusCode)
+	}
+	resp, page = e.do(e.client(), "GET", html.UnescapeString(m[1]), nil, auditor)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "page-test-000") || strings.Contains(page, "page-test-001") || strings.Contains(page, "EC-166") {
+		t.Errorf("the older page (%s) = %d, want only the filtered actor's oldest record:\n%.400s", m[1], resp.StatusCode, page)
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"qorgau.kz/qorgau"
@@ -56,13 +57,14 @@ type verifyResult struct {
 func (s *Server) renderAudit(w http.ResponseWriter, r *request, f qorgau.AuditFilter, records []qorgau.AuditRecord, v *verifyResult) error {
 	var older string
 	if len(records) == auditPerPage {
-		older = "/audit?before=" + strconv.FormatInt(records[len(records)-1].Seq, 10)
+		q := url.Values{"before": {strconv.FormatInt(records[len(records)-1].Seq, 10)}}
 		if f.Actor != "" {
-			older += "&actor=" + f.Actor
+			q.Set("actor", f.Actor)
 		}
 		if f.Action != "" {
-			older += "&action=" + f.Action
+			q.Set("action", f.Action)
 		}
+		older = "/audit?" + q.Encode()
 	}
 	return s.render(w, r, http.StatusOK, "audit", "audit.title", struct {
 		Records []qorgau.AuditRecord
