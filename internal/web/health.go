@@ -4,9 +4,12 @@ import (
 	"context"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"qorgau.kz/qorgau"
 )
 
 // healthz says the process is up. It touches nothing else, so that a slow
@@ -55,7 +58,13 @@ func (s *Server) metrics(w http.ResponseWriter, r *request) error {
 var staticFS, _ = fs.Sub(assets, "static")
 var staticHandler = http.StripPrefix("/static/", http.FileServerFS(staticFS))
 
+// static serves the embedded files, and answers a folder as any other
+// address nothing serves: the list of files is nobody's business.
 func (s *Server) static(w http.ResponseWriter, r *request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	if fi, err := fs.Stat(staticFS, strings.TrimSuffix(name, "/")); name == "" || (err == nil && fi.IsDir()) {
+		return qorgau.Errorf(qorgau.ENOTFOUND, "no page at %s", r.URL.Path)
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	staticHandler.ServeHTTP(w, r.Request)
 	return nil

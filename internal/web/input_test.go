@@ -277,6 +277,8 @@ func TestWrongMethod(t *testing.T) {
 		{"POST", "/no-such-page", 404, "", "no page at /no-such-page"},
 		{"PUT", "/api/v1/no-such-route", 404, "", "no page at /api/v1/no-such-route"},
 		{"GET", "/no-such-page", 404, "", "no page at /no-such-page"},
+		{"GET", "/static/", 404, "", "no page at /static/"}, // not a list of the files
+		{"POST", "/static/style.css", 405, "GET, HEAD", "Метод не поддерживается"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
