@@ -212,15 +212,20 @@ type InboxFilter struct {
 	OverdueAt  time.Time // only copies still open past their term at this time
 	Torture    bool      // only torture or ill-treatment allegations
 	AssignedTo string
-	Limit      int
+	Limit      int // at most 2,000; 200 when 0
+	Offset     int // rows of the same order to skip
 }
 
 // Inbox returns a body's complaints selected by f, the open, most urgent
 // and oldest-due first.
 func (db *DB) Inbox(ctx context.Context, body string, f InboxFilter) ([]InboxItem, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
+	switch {
+	case f.Limit <= 0:
 		f.Limit = 200
+	case f.Limit > 2000:
+		f.Limit = 2000
 	}
+	f.Offset = max(f.Offset, 0)
 	overdueOnly, overdueAt := !f.OverdueAt.IsZero(), f.OverdueAt.UTC()
 	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.facility, c.category, c.urgent, c.test,
 			c.category = 'torture' OR COALESCE(k.torture, FALSE), c.received_at, b.state, b.due_at, b.assigned_to
@@ -232,7 +237,7 @@ func (db *DB) Inbox(ctx context.Context, body string, f InboxFilter) ([]InboxIte
 		AND (NOT $6 OR c.category = 'torture' OR COALESCE(k.torture, FALSE))
 		AND (NOT $7 OR (b.due_at < $8 AND b.state IN ('delivered', 'registered', 'under-review', 'extended')))
 		ORDER BY CASE WHEN b.state = 'closed' THEN 1 ELSE 0 END, c.urgent DESC, b.due_at, c.id
-		LIMIT $9`, body, f.Facility, string(f.Category), string(f.State), f.AssignedTo, f.Torture, overdueOnly, overdueAt, f.Limit)
+		LIMIT $9 OFFSET $10`, body, f.Facility, string(f.Category), string(f.State), f.AssignedTo, f.Torture, overdueOnly, overdueAt, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}

@@ -67,6 +67,9 @@ func TestInboxFilters(t *testing.T) {
 			{"overdue", store.InboxFilter{OverdueAt: t0.AddDate(0, 0, 5)}, []int64{1, 2}},
 			{"assigned", store.InboxFilter{AssignedTo: "aigerim"}, []int64{0}},
 			{"state", store.InboxFilter{State: qorgau.StateClosed}, nil},
+			{"a page", store.InboxFilter{Limit: 2, Offset: 1}, []int64{2, 0}},
+			{"the last page", store.InboxFilter{Limit: 2, Offset: 2}, []int64{0}},
+			{"past the end", store.InboxFilter{Limit: 2, Offset: 3}, nil},
 		}
 		for _, tt := range tests {
 			got := ids(tt.f)

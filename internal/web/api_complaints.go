@@ -1,7 +1,9 @@
 package web
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,16 @@ type apiInboxItem struct {
 }
 
 func (s *Server) apiInbox(w http.ResponseWriter, r *request) error {
-	rows, err := s.inboxRows(r, 1000)
+	q := r.URL.Query()
+	limit, err := intParam(q, "limit", apiInboxMax, 1, apiInboxMax)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(q, "offset", 0, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	rows, more, err := s.inboxRows(r, limit, offset)
 	if err != nil {
 		return err
 	}
@@ -35,8 +46,17 @@ func (s *Server) apiInbox(w http.ResponseWriter, r *request) error {
 	for i, it := range rows {
 		out[i] = apiInboxItem{it.ID, it.Facility, string(it.Category), it.Urgent, it.Test, it.Received, string(it.State), it.Due, it.DaysLeft, it.Overdue}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"body": r.User.Body, "complaints": out})
+	answer := map[string]any{"body": r.User.Body, "complaints": out}
+	if more {
+		// The same filters, from the first row this answer left out.
+		q.Set("offset", strconv.Itoa(offset+limit))
+		answer["next"] = "/api/v1/inbox?" + q.Encode()
+	}
+	return writeJSON(w, http.StatusOK, answer)
 }
+
+// apiInboxMax is the most rows one answer of the inbox API holds.
+const apiInboxMax = 1000
 
 type apiReply struct {
 	At     time.Time `json:"at"`

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -111,4 +112,18 @@ func nulText(v reflect.Value) bool {
 		}
 	}
 	return false
+}
+
+// intParam reads the integer query parameter name, def when absent,
+// refusing anything outside [lo, hi].
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, qorgau.Errorf(qorgau.EINVALID, "%s must be a whole number from %d to %d, not %q", name, lo, hi, v)
+	}
+	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/store"
 	"qorgau.kz/qorgau/internal/web"
 )
 
@@ -350,5 +351,78 @@ func TestAuditPagerKeepsFilter(t *testing.T) {
 	resp, page = e.do(e.client(), "GET", html.UnescapeString(m[1]), nil, auditor)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "page-test-000") || strings.Contains(page, "page-test-001") || strings.Contains(page, "EC-166") {
 		t.Errorf("the older page (%s) = %d, want only the filtered actor's oldest record:\n%.400s", m[1], resp.StatusCode, page)
+	}
+}
+
+// TestInboxPages checks that an inbox longer than a page is paged, in the
+// console and in the API, with the filters kept from page to page. Both
+// used to stop at a fixed number of rows (500, 1,000) without a word.
+func TestInboxPages(t *testing.T) {
+	e := newEnv(t, web.Config{})
+	ctx := context.Background()
+	var list []*store.Complaint
+	for i := range 250 {
+		list = append(list, &store.Complaint{ID: int64(i), Idem: fmt.Sprintf("idem-%d", i), Device: "T-1", Facility: "EC-166-1", Region: "KZ-35",
+			Category: qorgau.CategoryMedical, LookupID: "00", Received: e.now,
+			Bodies: []store.ComplaintBody{{Body: "PROS-KZ-35", State: qorgau.StateDelivered, Delivered: e.now, Due: e.now.AddDate(0, 0, 10+i%7)}}})
+	}
+	must(t, e.db.SaveComplaints(ctx, list))
+	member := e.session(qorgau.RoleMember)
+	rowRe := regexp.MustCompile(`<td class="num"><a href="/inbox/(\d+)">`)
+	seen := map[string]bool{}
+	next := "/inbox?facility=EC-166-1"
+	for page := 1; next != ""; page++ {
+		resp, body := e.do(e.client(), "GET", next, nil, member)
+		if resp.StatusCode != http.StatusOK || page > 2 {
+			t.Fatalf("inbox page %d (%s) = %d", page, next, resp.StatusCode)
+		}
+		rows := rowRe.FindAllStringSubmatch(body, -1)
+		for _, m := range rows {
+			if seen[m[1]] {
+				t.Errorf("complaint %s on two pages", m[1])
+			}
+			seen[m[1]] = true
+		}
+		if want := []int{200, 50}[page-1]; len(rows) != want {
+			t.Errorf("inbox page %d shows %d complaints, want %d", page, len(rows), want)
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(body); m != nil {
+			next = html.UnescapeString(m[1])
+			if !strings.Contains(next, "facility=EC-166-1") || !strings.Contains(next, "page=2") {
+				t.Errorf("the next page's link %q does not keep the filter", next)
+			}
+		}
+	}
+	if len(seen) != 250 {
+		t.Errorf("the pages showed %d complaints, want all 250", len(seen))
+	}
+
+	ids := map[float64]bool{}
+	path := "/api/v1/inbox?facility=EC-166-1&limit=100"
+	for calls := 0; path != ""; calls++ {
+		status, out := e.apiCall("GET", path, "", member.Value)
+		items, _ := out["complaints"].([]any)
+		if status != http.StatusOK || calls > 2 {
+			t.Fatalf("GET %s = %d %v", path, status, out["message"])
+		}
+		for _, it := range items {
+			ids[it.(map[string]any)["id"].(float64)] = true
+		}
+		path, _ = out["next"].(string)
+		if want := []int{100, 100, 50}[calls]; len(items) != want || (path == "") != (calls == 2) {
+			t.Errorf("API call %d: %d complaints, next %q; want %d", calls, len(items), path, want)
+		}
+	}
+	if len(ids) != 250 {
+		t.Errorf("the API's pages held %d complaints, want all 250", len(ids))
+	}
+	if status, out := e.apiCall("GET", "/api/v1/inbox", "", member.Value); status != http.StatusOK || len(out["complaints"].([]any)) != 250 || out["next"] != nil {
+		t.Errorf("the whole inbox in one answer = %d, next %v", status, out["next"])
+	}
+	for _, bad := range []string{"limit=0", "limit=1001", "limit=x", "offset=-1", "offset=99999999999"} {
+		if status, out := e.apiCall("GET", "/api/v1/inbox?"+bad, "", member.Value); status != http.StatusBadRequest {
+			t.Errorf("GET /api/v1/inbox?%s = %d %v, want 400", bad, status, out["message"])
+		}
 	}
 }

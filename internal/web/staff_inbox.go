@@ -38,9 +38,21 @@ func (s *Server) clock(due time.Time) (daysLeft int, overdue, soon bool) {
 // inbox lists the complaints addressed to the member's body: content stays
 // sealed here; only the routing data and the clock are shown.
 func (s *Server) inbox(w http.ResponseWriter, r *request) error {
-	rows, err := s.inboxRows(r, 500)
+	q := r.URL.Query()
+	page, err := pageParam(q, inboxPerPage)
 	if err != nil {
 		return err
+	}
+	rows, more, err := s.inboxRows(r, inboxPerPage, (page-1)*inboxPerPage)
+	if err != nil {
+		return err
+	}
+	var prev, next string
+	if page > 1 {
+		prev = pageLink("/inbox", q, inboxFilterKeys, page-1)
+	}
+	if more {
+		next = pageLink("/inbox", q, inboxFilterKeys, page+1)
 	}
 	body, err := s.db.Body(r.Context(), r.User.Body)
 	if err != nil {
@@ -50,7 +62,6 @@ func (s *Server) inbox(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	return s.render(w, r, http.StatusOK, "inbox", "inbox.title", struct {
 		Body       string
 		Rows       []inboxRow
@@ -59,9 +70,11 @@ func (s *Server) inbox(w http.ResponseWriter, r *request) error {
 		Categories []qorgau.Category
 		States     []qorgau.ComplaintState
 		Q          map[string]string
+		Page       int
+		Prev, Next string
 	}{body.Name(r.L.Code), rows, len(s.keys.get(r.Session.ID)) == 0, facilities, qorgau.Categories, qorgau.ComplaintStates,
 		map[string]string{"facility": q.Get("facility"), "category": q.Get("category"), "state": q.Get("state"),
-			"overdue": q.Get("overdue"), "torture": q.Get("torture"), "mine": q.Get("mine")}})
+			"overdue": q.Get("overdue"), "torture": q.Get("torture"), "mine": q.Get("mine")}, page, prev, next})
 }
 
 // shownReply is an answer of the member's body, decrypted.
@@ -418,19 +431,29 @@ func names(named string, b *qorgau.Body) bool {
 	return false
 }
 
-// inboxRows returns the member's inbox, filtered by the query string, with
-// the clock of every copy still waiting for an answer. The console and the
-// API show the same rows.
-func (s *Server) inboxRows(r *request, limit int) ([]inboxRow, error) {
+// inboxPerPage is the console inbox's page.
+const inboxPerPage = 200
+
+// inboxFilterKeys are the query parameters of inboxFilter, carried over
+// from page to page.
+var inboxFilterKeys = []string{"facility", "category", "state", "overdue", "torture", "mine"}
+
+// inboxRows returns up to limit rows of the member's inbox from offset on,
+// filtered by the query string, with the clock of every copy still waiting
+// for an answer, and whether more rows follow. The console and the API
+// show the same rows.
+func (s *Server) inboxRows(r *request, limit, offset int) ([]inboxRow, bool, error) {
 	f, err := s.inboxFilter(r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	f.Limit = limit
+	f.Limit, f.Offset = limit+1, offset
 	items, err := s.db.Inbox(r.Context(), r.User.Body, f)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	more := len(items) > limit
+	items = items[:min(len(items), limit)]
 	rows := make([]inboxRow, len(items))
 	for i, it := range items {
 		rows[i].InboxItem = it
@@ -438,7 +461,7 @@ func (s *Server) inboxRows(r *request, limit int) ([]inboxRow, error) {
 			rows[i].DaysLeft, rows[i].Overdue, rows[i].DueSoon = s.clock(it.Due)
 		}
 	}
-	return rows, nil
+	return rows, more, nil
 }
 
 // inboxFilter reads the inbox filters of the query string, refusing values

@@ -86,6 +86,26 @@ func (s *Server) facilitiesList(w http.ResponseWriter, r *request) error {
 	}{sums, regions, names, region, total, ownFacility(r.User) != ""})
 }
 
+// pageParam reads the page number of a list of perPage rows from the query
+// string: 1 when absent, bounded so that the offset cannot overflow into
+// the first page.
+func pageParam(q url.Values, perPage int) (int, error) {
+	return intParam(q, "page", 1, 1, math.MaxInt32/perPage)
+}
+
+// pageLink is the address of page p of a list at path, with the filters
+// named by keys carried over from q.
+func pageLink(path string, q url.Values, keys []string, p int) string {
+	v := url.Values{}
+	for _, k := range keys {
+		if q.Get(k) != "" {
+			v.Set(k, q.Get(k))
+		}
+	}
+	v.Set("page", strconv.Itoa(p))
+	return path + "?" + v.Encode()
+}
+
 // zoneRow is a zone with its device counts, for the facility page.
 type zoneRow struct {
 	qorgau.Zone
@@ -163,14 +183,9 @@ func (s *Server) devicesList(w http.ResponseWriter, r *request) error {
 	if f.Kind != "" && f.Kind != qorgau.DeviceTerminal && f.Kind != qorgau.DeviceCamera {
 		return qorgau.Errorf(qorgau.EINVALID, "unknown device kind %q", f.Kind)
 	}
-	page := 1
-	if v := q.Get("page"); v != "" {
-		// Bounded so that the offset cannot overflow into the first page.
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > math.MaxInt32/devicesPerPage {
-			return qorgau.Errorf(qorgau.EINVALID, "page %q is not a page number", v)
-		}
-		page = n
+	page, err := pageParam(q, devicesPerPage)
+	if err != nil {
+		return err
 	}
 	f.Offset = (page - 1) * devicesPerPage
 	if own := ownFacility(r.User); own != "" {
@@ -193,14 +208,7 @@ func (s *Server) devicesList(w http.ResponseWriter, r *request) error {
 	}
 	pages := (total + devicesPerPage - 1) / devicesPerPage
 	link := func(p int) string {
-		v := url.Values{}
-		for _, k := range []string{"facility", "region", "zone", "kind", "q"} {
-			if q.Get(k) != "" {
-				v.Set(k, q.Get(k))
-			}
-		}
-		v.Set("page", strconv.Itoa(p))
-		return "/devices?" + v.Encode()
+		return pageLink("/devices", q, []string{"facility", "region", "zone", "kind", "q"}, p)
 	}
 	var prev, next string
 	if page > 1 {
