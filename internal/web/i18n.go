@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -108,6 +109,30 @@ func (l *Locale) Number(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// Decimal writes a number that the server formatted for machines, such as
+// "5906.01", as the language writes it: grouped as Number does, with a
+// decimal comma in Kazakh and Russian. Anything that is not such a number
+// is returned as it is.
+func (l *Locale) Decimal(s string) string {
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		return "-" + l.Decimal(rest)
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	n, err := strconv.Atoi(whole)
+	if err != nil || n < 0 || strings.TrimLeft(frac, "0123456789") != "" {
+		return s
+	}
+	out := l.Number(n)
+	if hasFrac {
+		sep := ","
+		if l.Code == "en" {
+			sep = "."
+		}
+		out += sep + frac
+	}
+	return out
 }
 
 const langCookie = "qorgau_lang"

@@ -154,6 +154,21 @@ func TestLocaleNumber(t *testing.T) {
 	}
 }
 
+func TestLocaleDecimal(t *testing.T) {
+	locs, _ := loadLocales()
+	for _, tt := range []struct {
+		lang, s, want string
+	}{
+		{"en", "5906.01", "5,906.01"}, {"ru", "5906.01", "5\u00a0906,01"}, {"kk", "99.28", "99,28"},
+		{"kk", "95.0", "95,0"}, {"ru", "45608", "45\u00a0608"}, {"en", "-1200.5", "-1,200.5"},
+		{"ru", "n/a", "n/a"}, {"ru", "1.2.3", "1.2.3"},
+	} {
+		if got := locs[tt.lang].Decimal(tt.s); got != tt.want {
+			t.Errorf("%s.Decimal(%q) = %q, want %q", tt.lang, tt.s, got, tt.want)
+		}
+	}
+}
+
 func TestTabulateSuppressesSmallCounts(t *testing.T) {
 	rows := []store.StatRow{
 		{Facility: "F1", Category: qorgau.CategoryMedical, Body: "P", State: qorgau.StateAnswered, Count: 3},

@@ -98,10 +98,9 @@ func (u *ui) post(w http.ResponseWriter, r *http.Request, s *session) bool {
 	case "identity":
 		switch r.PostFormValue("choice") {
 		case "anon":
-			d.Identity, s.named = nil, false
+			d.Identity = nil
 			redirect(w, r, base+"review")
 		case "named":
-			s.named = true
 			redirect(w, r, base+"identity?form=1")
 		default:
 			id := &seal.Identity{
@@ -113,7 +112,7 @@ func (u *ui) post(w http.ResponseWriter, r *http.Request, s *session) bool {
 				redirect(w, r, base+"identity?form=1&e=name")
 				return false
 			}
-			d.Identity, s.named = id, true
+			d.Identity = id
 			redirect(w, r, base+"review")
 		}
 	case "review":

@@ -324,7 +324,7 @@ func (u *ui) show(w http.ResponseWriter, r *http.Request, s *session) bool {
 		http.NotFound(w, r)
 		return false
 	}
-	p := &page{locale: u.locales[s.lang], SID: s.id, Draft: &s.draft, Named: s.named,
+	p := &page{locale: u.locales[s.lang], SID: s.id, Draft: &s.draft,
 		Test: s.draft.TestCode != "", Error: errorKey(r.FormValue("e")), Done: r.FormValue("done") != ""}
 	base := "/k/" + s.id + "/"
 	switch name {
@@ -340,6 +340,9 @@ func (u *ui) show(w http.ResponseWriter, r *http.Request, s *session) bool {
 	case "text":
 		p.Back = base + "time"
 	case "identity":
+		// The name form is shown only when the address asks for it: its
+		// Back leads here, to the choice, where a person who touched "give
+		// my name" by mistake can still stay anonymous.
 		p.Back = base + "text"
 		if r.FormValue("form") != "" {
 			p.Named = true

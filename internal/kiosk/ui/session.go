@@ -17,7 +17,6 @@ type session struct {
 	step    string          // the last step shown, for Abandon
 	reached map[string]bool // steps already counted
 	draft   kiosk.Draft
-	named   bool // the person chose to give a name
 	sent    *kiosk.Sent
 	code    string // the receipt code being checked
 	answers []kiosk.Answer
@@ -34,7 +33,6 @@ func (s *session) wipe() {
 	s.sent = nil
 	s.code = ""
 	s.answers = nil
-	s.named = false
 }
 
 // sessions holds the live sessions. A kiosk serves one person at a time: a

@@ -461,6 +461,28 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 }
 
+// TestNameFormBackLeadsToTheChoice checks that a person who chose to give a
+// name can go back from the name form and stay anonymous: Back on the form
+// must show the choice, not the form again.
+func TestNameFormBackLeadsToTheChoice(t *testing.T) {
+	s := newSite(t, Options{})
+	base := s.begin("kk")
+	s.compose(base, "суық", "identity")
+	if got, want := s.post(base+"identity", url.Values{"choice": {"named"}}), base+"identity?form=1"; got != want {
+		t.Fatalf("choosing to give a name went to %s, want %s", got, want)
+	}
+	if body := s.page(base + "identity?form=1"); !strings.Contains(body, `id="name"`) {
+		t.Fatalf("identity?form=1 does not show the name form")
+	}
+	body := s.page(base + "identity")
+	if strings.Contains(body, `id="name"`) || !strings.Contains(body, `value="anon"`) {
+		t.Fatalf("Back from the name form shows the form again, want the choice to stay anonymous")
+	}
+	if got, want := s.post(base+"identity", url.Values{"choice": {"anon"}}), base+"review"; got != want {
+		t.Fatalf("staying anonymous went to %s, want %s", got, want)
+	}
+}
+
 // TestServerWipesAnIdleSession checks the server's own backstop: a session
 // nobody touches is wiped and counted as abandoned where it was.
 func TestServerWipesAnIdleSession(t *testing.T) {

@@ -4,6 +4,11 @@
   "use strict";
   var live = document.getElementById("fleet-live");
   if (!live || !window.EventSource) { return; }
+  // num groups digits as the server's Locale.Number does, so that a count
+  // keeps its form when it changes: the browser's own formats differ from
+  // one build to another (some write Kazakh numbers the English way).
+  var sep = document.documentElement.lang === "en" ? "," : "\u00a0";
+  function num(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, sep); }
   function cell(row, key, n) {
     var td = row.querySelector('[data-k="' + key + '"]');
     if (!td) { return; }
@@ -11,10 +16,10 @@
     if ((key === "td" || key === "cd") && n > 0) {
       var b = document.createElement("span");
       b.className = "badge badge-warn";
-      b.textContent = String(n);
+      b.textContent = num(n);
       td.appendChild(b);
     } else {
-      td.textContent = String(n);
+      td.textContent = num(n);
     }
   }
   var es = new EventSource("/fleet/events");
@@ -30,7 +35,7 @@
     });
     Object.keys(tot).forEach(function (k) {
       var el = document.getElementById("total-" + k);
-      if (el) { el.textContent = tot[k].toLocaleString(document.documentElement.lang); }
+      if (el) { el.textContent = num(tot[k]); }
     });
     live.textContent = live.dataset.live + " " + new Date().toLocaleTimeString(document.documentElement.lang);
   });
