@@ -51,6 +51,22 @@ const (
 	AuditLogErased = "log.erased"
 )
 
+// AuditActions lists every audit action, for the audit page's filter and
+// for the test that each has a name in every language of the console.
+var AuditActions = []string{
+	AuditLogin, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
+	AuditTOTPEnrolled, AuditTOTPFailed, AuditPasswordChange,
+	AuditUserAdded, AuditUserChanged, AuditUserDisabled, AuditUserEmail,
+	AuditImport, AuditExport,
+	AuditMemberKeySet, AuditBodyKeyCreated, AuditBodyKeyRotated, AuditBodyKeyRetired,
+	AuditBodyMemberAdded, AuditBodyMemberRemoved, AuditBodyKeyGranted,
+	AuditEnrollmentIssued, AuditEnrolled, AuditEnrollmentFailed, AuditTerminalRevoked,
+	AuditComplaintRead, AuditComplaintCoded, AuditFlagClearRequested, AuditFlagCleared, AuditComplaintAssigned,
+	AuditLogErased,
+	AuditTestCodeIssued, AuditTestCodeUsed, AuditWebhookSet, AuditWebhookRemoved,
+	AuditSourceAdded, AuditSourceRevoked, AuditMaintenanceDeclared,
+}
+
 // AuditRecord is one entry of the append-only, hash-chained audit log. Hash
 // commits to PrevHash and every other field, so that changing, removing or
 // reordering a record breaks the chain from that record on.

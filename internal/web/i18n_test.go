@@ -95,7 +95,7 @@ func TestTemplateKeysExist(t *testing.T) {
 	for _, v := range qorgau.ComplaintStates {
 		used["state."+string(v)] = true
 	}
-	for _, v := range auditActions {
+	for _, v := range qorgau.AuditActions {
 		used["action."+v] = true
 	}
 	for _, l := range languages {

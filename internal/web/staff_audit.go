@@ -72,16 +72,7 @@ func (s *Server) renderAudit(w http.ResponseWriter, r *request, f qorgau.AuditFi
 		Older   string
 		Verify  *verifyResult
 		Actions []string
-	}{records, f, older, v, auditActions})
-}
-
-var auditActions = []string{
-	qorgau.AuditLogin, qorgau.AuditLoginFailed, qorgau.AuditLoginThrottled, qorgau.AuditLogout,
-	qorgau.AuditTOTPEnrolled, qorgau.AuditTOTPFailed, qorgau.AuditPasswordChange,
-	qorgau.AuditUserAdded, qorgau.AuditUserChanged, qorgau.AuditUserDisabled,
-	qorgau.AuditImport, qorgau.AuditExport, qorgau.AuditComplaintRead,
-	qorgau.AuditComplaintCoded, qorgau.AuditFlagClearRequested, qorgau.AuditFlagCleared, qorgau.AuditComplaintAssigned,
-	qorgau.AuditTestCodeIssued, qorgau.AuditTestCodeUsed, qorgau.AuditWebhookSet, qorgau.AuditWebhookRemoved, qorgau.AuditUserEmail,
+	}{records, f, older, v, qorgau.AuditActions})
 }
 
 func (s *Server) usersList(w http.ResponseWriter, r *request) error {
