@@ -190,12 +190,33 @@ func (b *kbrowser) wantTargets(step string) {
 	}
 }
 
+// wantAboveBar checks that every control of the screen is in sight above
+// the bar of buttons at the bottom, without scrolling: a key under the bar
+// is a key a person does not know is there.
+func (b *kbrowser) wantAboveBar(step string) {
+	b.T.Helper()
+	hidden := browsertest.Run(b.Browser, "measure the bar", chromedp.Evaluate[[]string](`(function () {
+		window.scrollTo(0, 0);
+		var nav = document.querySelector('.nav');
+		if (!nav) return [];
+		var top = nav.getBoundingClientRect().top;
+		return Array.from(document.querySelectorAll('main button, main a[href], main input:not([type=radio]):not([type=checkbox]), main textarea, main label.tile, main .key')).filter(function (e) {
+			var r = e.getBoundingClientRect();
+			return r.width > 0 && !nav.contains(e) && r.bottom > top + 0.5;
+		}).map(function (e) { return (e.className || e.tagName) + ' ' + (e.textContent || e.id || '').trim().slice(0, 20) + ' ends at ' + Math.round(e.getBoundingClientRect().bottom) + ' px, the bar starts at ' + Math.round(top); });
+	})()`))
+	for _, s := range hidden {
+		b.T.Errorf("%s: under the bar of buttons: %s", step, s)
+	}
+}
+
 // screen checks a screen the way a person would meet it.
 func (b *kbrowser) screen(step string) {
 	b.T.Helper()
 	b.check(step)
 	b.wantNoSidewaysScroll(step)
 	b.wantTargets(step)
+	b.wantAboveBar(step)
 	if n := browsertest.Run(b.Browser, "count storage", chromedp.Evaluate[int](`localStorage.length + sessionStorage.length + document.cookie.length`)); n != 0 {
 		b.T.Errorf("%s: the browser stores %d items", step, n)
 	}
@@ -233,6 +254,8 @@ func complaint(t *testing.T, lang, text, typed string, named bool) {
 	b.tap(`label:has(input[value=evening])`)
 	b.screen("time")
 	b.touch(`.nav .next`, "text")
+	b.touch(`.nav .next`, "text") // nothing written yet: the screen says so
+	b.screen("text-error")
 	b.typeKeys(typed)
 	if got := b.value("#text"); got != text {
 		b.Fatalf("the keyboard typed %q, want %q", got, text)
@@ -242,6 +265,8 @@ func complaint(t *testing.T, lang, text, typed string, named bool) {
 	b.screen("identity")
 	if named {
 		b.touch(`button[value=named]`, "identity")
+		b.touch(`.nav .next`, "identity") // no name yet
+		b.screen("identity-form-error")
 		b.typeKeys("әлия")
 		b.tap(`#detail`)
 		b.typeKeys("жасақ 3")
