@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -55,11 +56,13 @@ func (s *Server) fleetAvailabilityPDF(w http.ResponseWriter, r *request) error {
 	pdf.SetFont("dejavu", "", 16)
 	pdf.CellFormat(0, 9, L.T("fleet.avail.title"), "", 1, "L", false, 0, "")
 	pdf.SetFont("dejavu", "", 10)
-	pdf.CellFormat(0, 6, fmt.Sprintf("%s %s — %s %s · %s: %.1f %%", L.T("fleet.from"), from.Format(time.DateOnly),
-		L.T("fleet.to"), to.AddDate(0, 0, -1).Format(time.DateOnly), L.T("fleet.pdf.target"), target), "", 1, "L", false, 0, "")
-	pdf.CellFormat(0, 6, fmt.Sprintf("%s: %.2f · %s: %d · %s: %s · %s: %s", L.T("fleet.availability"), total.Percent(),
-		L.T("fleet.devices"), total.Devices, L.T("fleet.downhours"), hours(total.Down),
-		L.T("fleet.maintenancehours"), hours(total.Maintenance)), "", 1, "L", false, 0, "")
+	// Numbers are written as the reader's language writes them, like the
+	// page; the CSV keeps the machine form.
+	pdf.CellFormat(0, 6, fmt.Sprintf("%s %s — %s %s · %s: %s %%", L.T("fleet.from"), from.Format(time.DateOnly),
+		L.T("fleet.to"), to.AddDate(0, 0, -1).Format(time.DateOnly), L.T("fleet.pdf.target"), L.Decimal(strconv.FormatFloat(target, 'f', 1, 64))), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, fmt.Sprintf("%s: %s · %s: %s · %s: %s · %s: %s", L.T("fleet.availability"), L.Decimal(strconv.FormatFloat(total.Percent(), 'f', 2, 64)),
+		L.T("fleet.devices"), L.Number(total.Devices), L.T("fleet.downhours"), L.Decimal(hours(total.Down)),
+		L.T("fleet.maintenancehours"), L.Decimal(hours(total.Maintenance))), "", 1, "L", false, 0, "")
 	pdf.Ln(3)
 
 	// The chart: one bar per facility, 0-100 %, the target as a line.
@@ -103,7 +106,7 @@ func (s *Server) fleetAvailabilityPDF(w http.ResponseWriter, r *request) error {
 		pdf.SetLineWidth(0.3)
 		pdf.Line(x0+barW*target/100, y, x0+barW*target/100, y+rowH)
 		pdf.SetXY(x0+barW+2, y)
-		pdf.CellFormat(20, rowH, a.Share+" %", "", 1, "L", false, 0, "")
+		pdf.CellFormat(20, rowH, L.Decimal(a.Share)+" %", "", 1, "L", false, 0, "")
 	}
 	pdf.Ln(4)
 
@@ -128,8 +131,8 @@ func (s *Server) fleetAvailabilityPDF(w http.ResponseWriter, r *request) error {
 		if a.Level == "device" {
 			continue
 		}
-		vals := []string{L.Enum("fleet.level", a.Level), a.Key, fmt.Sprint(a.Devices), fmt.Sprint(a.Outages),
-			a.Required, a.Down, a.Maintenance, a.Share}
+		vals := []string{L.Enum("fleet.level", a.Level), a.Key, L.Number(a.Devices), L.Number(a.Outages),
+			L.Decimal(a.Required), L.Decimal(a.Down), L.Decimal(a.Maintenance), L.Decimal(a.Share)}
 		for k, c := range cols {
 			pdf.CellFormat(c.w, 5, vals[k], "", 0, c.align, false, 0, "")
 		}
