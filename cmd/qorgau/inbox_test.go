@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -410,6 +412,14 @@ func TestTortureFlag(t *testing.T) {
 	db.QueryRow(`SELECT actor FROM audit_log WHERE action = 'torture.flag.cleared'`).Scan(&approver)
 	if torture || approver != worldColleague {
 		t.Errorf("after approval torture = %v, cleared by %q; want false, by %s", torture, approver, worldColleague)
+	}
+	// The reason is the member's words about the complaint: the audit log,
+	// which administrators and auditors read, keeps only its digest.
+	var detail string
+	db.QueryRow(`SELECT detail FROM audit_log WHERE action = 'torture.flag.clear.requested'`).Scan(&detail)
+	sum := sha256.Sum256([]byte("медицинское заключение не подтвердило травм"))
+	if detail != "reason sha256:"+hex.EncodeToString(sum[:]) {
+		t.Errorf("the audit record of the clearing request says %q, want only the reason's SHA-256", detail)
 	}
 }
 
