@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"qorgau.kz/qorgau"
+	"qorgau.kz/qorgau/internal/seal"
+	"qorgau.kz/qorgau/internal/store"
+)
+
+// signedCall sends a request signed by kt's device key exactly as given,
+// which kiosk.Client cannot (it builds its own query strings), and returns
+// the status and the error message of the answer, or its body if it has
+// none.
+func signedCall(t *testing.T, kt *kioskTerminal, method, pathQuery, ctype string, body []byte) (int, string) {
+	t.Helper()
+	nb := make([]byte, 16)
+	rand.Read(nb)
+	dr := qorgau.DeviceRequest{Method: method, Path: pathQuery, Body: body, DeviceID: kt.DeviceID,
+		Time: time.Now(), Nonce: base64.RawURLEncoding.EncodeToString(nb)}
+	req, err := http.NewRequest(method, kt.Server+pathQuery, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set(qorgau.HeaderDevice, dr.DeviceID)
+	req.Header.Set(qorgau.HeaderTimestamp, strconv.FormatInt(dr.Time.Unix(), 10))
+	req.Header.Set(qorgau.HeaderNonce, dr.Nonce)
+	req.Header.Set(qorgau.HeaderSignature, dr.Sign(kt.Key))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var e struct{ Message string }
+	if json.Unmarshal(b, &e) == nil && e.Message != "" {
+		return resp.StatusCode, e.Message
+	}
+	return resp.StatusCode, string(b)
+}
+
+// logSize returns the size of the server's latest checkpoint.
+func logSize(t *testing.T, base string) int64 {
+	t.Helper()
+	_, cp := get(t, base+"/log/checkpoint")
+	lines := strings.SplitN(cp, "\n", 3)
+	if len(lines) < 3 {
+		t.Fatalf("checkpoint %q", cp)
+	}
+	n, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		t.Fatalf("checkpoint %q: %v", cp, err)
+	}
+	return n
+}
+
+// TestTerminalSubmitRefusals sends submissions that are wrong in one way
+// each, all signed correctly by an enrolled terminal: every one is refused
+// with a 4xx that says what is wrong, and the log does not grow.
+func TestTerminalSubmitRefusals(t *testing.T) {
+	w := newWorld(t, 2)
+	// A body of another region, and one of this region that has no key yet.
+	db, err := store.Open(context.Background(), filepath.Join(w.dir, "qorgau.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.SaveBodies(context.Background(), []qorgau.Body{
+		{Code: "PROS-KZ-11", Kind: qorgau.BodyProsecutor, Region: "KZ-11", NameKK: "Ақмола", NameRU: "Акмола", NameEN: "Akmola"},
+		{Code: "COURT-KZ-35", Kind: qorgau.BodyCourt, Region: "KZ-35", NameKK: "Сот", NameRU: "Суд", NameEN: "Court"},
+	}, nil)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, w.dir, "-max-envelope", "65536")
+	kt := w.enroll(t, srv.base(), "T-1")
+	other := w.enroll(t, srv.base(), "T-2")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filed := kt.seal(t, "в камере нет отопления", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "filed-1")
+	kt.submit(t, filed)
+	fresh := kt.seal(t, "нет воды", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "fresh-1").envelope
+	changed := kt.seal(t, "другой текст", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "filed-1").envelope
+	byOther := other.seal(t, "нет воды", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "fresh-1").envelope
+	lookup := reply.LookupID
+	route := "bodies=PROS-KZ-35&category=conditions&lookup=" + lookup
+	hundred := strings.TrimSuffix(strings.Repeat("PROS-KZ-35,", 100), ",")
+
+	size := logSize(t, srv.base())
+	tests := []struct {
+		name, query string
+		envelope    []byte
+		status      int
+		says        string
+	}{
+		{"bodies twice", "bodies=PROS-KZ-35&" + route, fresh, 400, `"bodies" is given 2 times`},
+		{"urgent twice", route + "&urgent=0&urgent=1", fresh, 400, `"urgent" is given 2 times`},
+		{"category twice", route + "&category=torture", fresh, 400, `"category" is given 2 times`},
+		{"a body named twice", "bodies=PROS-KZ-35,PROS-KZ-35&category=conditions&lookup=" + lookup, fresh, 400, "named twice"},
+		{"an empty body entry", "bodies=PROS-KZ-35,&category=conditions&lookup=" + lookup, fresh, 400, `unknown body ""`},
+		{"100 bodies", "bodies=" + hundred + "&category=conditions&lookup=" + lookup, fresh, 400, "1 to 32 bodies"},
+		{"a body of another region", "bodies=PROS-KZ-11&category=conditions&lookup=" + lookup, fresh, 400, "serves region KZ-11"},
+		{"a body without a key", "bodies=COURT-KZ-35,PROS-KZ-35&category=conditions&lookup=" + lookup, fresh, 400, "COURT-KZ-35 is named but the envelope is not encrypted to it"},
+		{"no category", "bodies=PROS-KZ-35&lookup=" + lookup, fresh, 400, "category"},
+		{"unknown category", "bodies=PROS-KZ-35&category=weather&lookup=" + lookup, fresh, 400, "weather"},
+		{"a lookup id too short", "bodies=PROS-KZ-35&category=conditions&lookup=" + lookup[:30], fresh, 400, "lookup id"},
+		{"a lookup id not hex", "bodies=PROS-KZ-35&category=conditions&lookup=" + strings.Repeat("zz", 16), fresh, 400, "lookup id"},
+		{"an idempotency id reused with other content", route, changed, 409, "already used"},
+		{"an envelope sealed by another terminal", route, byOther, 400, `sealed by "T-2"`},
+	}
+	for _, tt := range tests {
+		status, msg := signedCall(t, kt, "POST", "/api/terminal/v1/complaints?"+tt.query, "application/vnd.qorgau.envelope", tt.envelope)
+		if status != tt.status || !strings.Contains(msg, tt.says) {
+			t.Errorf("submit with %s = %d %q, want %d saying %q", tt.name, status, msg, tt.status, tt.says)
+		}
+	}
+	if got := logSize(t, srv.base()); got != size {
+		t.Errorf("log size after refused submissions = %d, want %d", got, size)
+	}
+}
