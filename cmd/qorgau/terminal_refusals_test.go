@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -121,6 +122,7 @@ func TestTerminalSubmitRefusals(t *testing.T) {
 		{"no category", "bodies=PROS-KZ-35&lookup=" + lookup, fresh, 400, "category"},
 		{"unknown category", "bodies=PROS-KZ-35&category=weather&lookup=" + lookup, fresh, 400, "weather"},
 		{"a lookup id too short", "bodies=PROS-KZ-35&category=conditions&lookup=" + lookup[:30], fresh, 400, "lookup id"},
+		{"a lookup id in upper case", "bodies=PROS-KZ-35&category=conditions&lookup=" + strings.ToUpper(lookup), fresh, 400, "lower-case"},
 		{"a lookup id not hex", "bodies=PROS-KZ-35&category=conditions&lookup=" + strings.Repeat("zz", 16), fresh, 400, "lookup id"},
 		{"an idempotency id reused with other content", route, changed, 409, "already used"},
 		{"an envelope sealed by another terminal", route, byOther, 400, `sealed by "T-2"`},
@@ -133,5 +135,100 @@ func TestTerminalSubmitRefusals(t *testing.T) {
 	}
 	if got := logSize(t, srv.base()); got != size {
 		t.Errorf("log size after refused submissions = %d, want %d", got, size)
+	}
+}
+
+// TestTerminalFollowupRefusals probes the routes a kiosk uses after filing:
+// the receipt, the follow-up by lookup id and the read confirmation. A
+// malformed id is 400; another terminal's complaint, or a lookup id that is
+// not the complaint's, is 404 worded as for a complaint that does not
+// exist; and a refused or repeated confirmation adds nothing to the log.
+func TestTerminalFollowupRefusals(t *testing.T) {
+	w := newWorld(t, 2)
+	srv := startServe(t, w.dir)
+	kt := w.enroll(t, srv.base(), "T-1")
+	other := w.enroll(t, srv.base(), "T-2")
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, kt.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := kt.submit(t, kt.seal(t, "нет прогулок неделю", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "followup-1"))
+	id := strconv.FormatInt(res.Complaint, 10)
+	lookup := reply.LookupID
+	waitUntil(t, "the complaint to be delivered", 10*time.Second, func() bool { // it follows the log's commit
+		fu, err := kt.Followup(context.Background(), lookup)
+		return err == nil && len(fu) == 1
+	})
+	read := func(kt *kioskTerminal, id, body string) (int, string) {
+		t.Helper()
+		return signedCall(t, kt, "POST", "/api/terminal/v1/complaints/"+id+"/read", "application/json", []byte(body))
+	}
+
+	size := logSize(t, srv.base())
+	tests := []struct {
+		name         string
+		kt           *kioskTerminal
+		method, path string
+		body         string
+		status       int
+		says         string
+	}{
+		{"the receipt of another terminal's complaint", other, "GET", "/api/terminal/v1/complaints/" + id + "/receipt", "", 404, "complaint " + id + " not found"},
+		{"the receipt of no complaint", kt, "GET", "/api/terminal/v1/complaints/99999/receipt", "", 404, "complaint 99999 not found"},
+		{"the receipt of a negative id", kt, "GET", "/api/terminal/v1/complaints/-1/receipt", "", 400, "must be a number"},
+		{"the receipt of an id past int64", kt, "GET", "/api/terminal/v1/complaints/99999999999999999999/receipt", "", 400, "must be a number"},
+		{"a follow-up by an upper-case lookup id", kt, "GET", "/api/terminal/v1/followup/" + strings.ToUpper(lookup), "", 400, "lower-case"},
+		{"a follow-up by a short lookup id", kt, "GET", "/api/terminal/v1/followup/" + lookup[:30], "", 400, "lookup id"},
+		{"a follow-up by a lookup id not hex", kt, "GET", "/api/terminal/v1/followup/" + strings.Repeat("zz", 16), "", 400, "lookup id"},
+		{"a confirmation by another code's lookup id", kt, "POST", "/api/terminal/v1/complaints/" + id + "/read", `{"lookup":"` + strings.Repeat("0", 32) + `"}`, 404, "complaint " + id + " not found"},
+		{"a confirmation of no complaint", kt, "POST", "/api/terminal/v1/complaints/99999/read", `{"lookup":"` + lookup + `"}`, 404, "complaint 99999 not found"},
+	}
+	for _, tt := range tests {
+		ctype := ""
+		if tt.body != "" {
+			ctype = "application/json"
+		}
+		status, msg := signedCall(t, tt.kt, tt.method, tt.path, ctype, []byte(tt.body))
+		if status != tt.status || !strings.Contains(msg, tt.says) {
+			t.Errorf("%s = %d %q, want %d saying %q", tt.name, status, msg, tt.status, tt.says)
+		}
+	}
+	// A confirmation before any answer confirms nothing and logs nothing.
+	if status, msg := read(kt, id, `{"lookup":"`+lookup+`"}`); status != 200 || strings.Contains(msg, "PROS-KZ-35") {
+		t.Errorf("confirmation before an answer = %d %s, want 200 delivering nothing", status, msg)
+	}
+	if got := logSize(t, srv.base()); got != size {
+		t.Fatalf("log size after refused requests = %d, want %d", got, size)
+	}
+
+	// The body answers. The receipt code, not the terminal, is what opens
+	// the answer (DESIGN.md §5: the code is the secret for follow-up), so
+	// that a person moved to another facility reads it at that kiosk:
+	// another terminal with the code gets the complaint and may confirm.
+	member := consoleLogin(t, w, srv.base(), worldMember)
+	waitUntil(t, "the answer to be taken", 10*time.Second, func() bool {
+		resp, err := member.PostForm(srv.base()+"/inbox/"+id+"/reply", url.Values{"text": {"Проверка назначена."}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusSeeOther
+	})
+	size = logSize(t, srv.base())
+	if fu, err := other.Followup(context.Background(), lookup); err != nil || len(fu) != 1 || len(fu[0].Replies) != 1 {
+		t.Fatalf("follow-up at another terminal = %+v, %v; want the complaint and its answer", fu, err)
+	}
+	if status, msg := read(other, id, `{"lookup":"`+lookup+`"}`); status != 200 || !strings.Contains(msg, `"delivered":["PROS-KZ-35"]`) {
+		t.Errorf("confirmation at another terminal = %d %s, want 200 delivering PROS-KZ-35", status, msg)
+	}
+	if got := logSize(t, srv.base()); got != size+1 {
+		t.Errorf("log size after the confirmation = %d, want %d (one status leaf)", got, size+1)
+	}
+	if status, msg := read(kt, id, `{"lookup":"`+lookup+`"}`); status != 200 || strings.Contains(msg, "PROS-KZ-35") {
+		t.Errorf("second confirmation = %d %s, want 200 delivering nothing", status, msg)
+	}
+	if got := logSize(t, srv.base()); got != size+1 {
+		t.Errorf("log size after a second confirmation = %d, want %d", got, size+1)
 	}
 }

@@ -11,7 +11,6 @@ package complaints
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -185,8 +184,8 @@ func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitReq
 	if !slices.Contains(qorgau.Categories, req.Category) {
 		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "category %q is not one of the categories", req.Category)
 	}
-	if b, err := hex.DecodeString(req.LookupID); err != nil || len(b) != 16 {
-		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+	if !qorgau.ValidLookupID(req.LookupID) {
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 lower-case hex digits")
 	}
 	if len(req.Bodies) == 0 || len(req.Bodies) > seal.MaxRecipients {
 		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "a complaint goes to 1 to %d bodies", seal.MaxRecipients)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/hex"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,11 +8,11 @@ import (
 	"qorgau.kz/qorgau"
 )
 
-// lookupID checks a lookup id's form: 32 hex digits, derived from a receipt
-// code. Only someone holding the code can name it.
+// lookupID checks a lookup id's form (qorgau.ValidLookupID), derived from
+// a receipt code. Only someone holding the code can name it.
 func lookupID(v string) (string, error) {
-	if b, err := hex.DecodeString(v); err != nil || len(b) != 16 {
-		return "", qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+	if !qorgau.ValidLookupID(v) {
+		return "", qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 lower-case hex digits")
 	}
 	return v, nil
 }
