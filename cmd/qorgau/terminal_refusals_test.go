@@ -181,6 +181,8 @@ func TestTerminalFollowupRefusals(t *testing.T) {
 		{"a follow-up by an upper-case lookup id", kt, "GET", "/api/terminal/v1/followup/" + strings.ToUpper(lookup), "", 400, "lower-case"},
 		{"a follow-up by a short lookup id", kt, "GET", "/api/terminal/v1/followup/" + lookup[:30], "", 400, "lookup id"},
 		{"a follow-up by a lookup id not hex", kt, "GET", "/api/terminal/v1/followup/" + strings.Repeat("zz", 16), "", 400, "lookup id"},
+		{"a confirmation without a lookup id", kt, "POST", "/api/terminal/v1/complaints/" + id + "/read", `{}`, 400, "lookup id"},
+		{"a confirmation by an upper-case lookup id", kt, "POST", "/api/terminal/v1/complaints/" + id + "/read", `{"lookup":"` + strings.ToUpper(lookup) + `"}`, 400, "lower-case"},
 		{"a confirmation by another code's lookup id", kt, "POST", "/api/terminal/v1/complaints/" + id + "/read", `{"lookup":"` + strings.Repeat("0", 32) + `"}`, 404, "complaint " + id + " not found"},
 		{"a confirmation of no complaint", kt, "POST", "/api/terminal/v1/complaints/99999/read", `{"lookup":"` + lookup + `"}`, 404, "complaint 99999 not found"},
 	}

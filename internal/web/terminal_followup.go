@@ -94,11 +94,18 @@ func (s *Server) terminalAnswerRead(w http.ResponseWriter, r *request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
+	// The form is checked before the complaint is read: a missing or
+	// malformed id is the caller's mistake, and saying so tells nothing
+	// about the complaint.
+	if _, err := lookupID(req.Lookup); err != nil {
+		return err
+	}
 	c, err := s.db.Complaint(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if _, err := lookupID(req.Lookup); err != nil || req.Lookup != c.LookupID {
+	if req.Lookup != c.LookupID {
+		// Not this code's: answer as if it did not exist.
 		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
 	}
 	var delivered []string
