@@ -104,6 +104,22 @@ func TestTerminalSubmitRefusals(t *testing.T) {
 	route := "bodies=PROS-KZ-35&category=conditions&lookup=" + lookup
 	hundred := strings.TrimSuffix(strings.Repeat("PROS-KZ-35,", 100), ",")
 
+	// Envelopes of the server's limit (-max-envelope) and one byte over.
+	sized := func(n int, idem string) []byte {
+		t.Helper()
+		text := 60000
+		for range 3 { // the envelope grows by a byte a byte of text, within one age chunk
+			env := kt.seal(t, strings.Repeat("a", text), qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, idem).envelope
+			if len(env) == n {
+				return env
+			}
+			text += n - len(env)
+		}
+		t.Fatalf("cannot seal an envelope of %d bytes", n)
+		return nil
+	}
+	atLimit, overLimit := sized(65536, "at-limit"), sized(65537, "over-limit")
+
 	size := logSize(t, srv.base())
 	tests := []struct {
 		name, query string
@@ -126,6 +142,7 @@ func TestTerminalSubmitRefusals(t *testing.T) {
 		{"a lookup id not hex", "bodies=PROS-KZ-35&category=conditions&lookup=" + strings.Repeat("zz", 16), fresh, 400, "lookup id"},
 		{"an idempotency id reused with other content", route, changed, 409, "already used"},
 		{"an envelope sealed by another terminal", route, byOther, 400, `sealed by "T-2"`},
+		{"an envelope one byte over the limit", route, overLimit, 413, "65537 bytes, over the limit of 65536"},
 	}
 	for _, tt := range tests {
 		status, msg := signedCall(t, kt, "POST", "/api/terminal/v1/complaints?"+tt.query, "application/vnd.qorgau.envelope", tt.envelope)
@@ -135,6 +152,9 @@ func TestTerminalSubmitRefusals(t *testing.T) {
 	}
 	if got := logSize(t, srv.base()); got != size {
 		t.Errorf("log size after refused submissions = %d, want %d", got, size)
+	}
+	if status, msg := signedCall(t, kt, "POST", "/api/terminal/v1/complaints?"+route, "application/vnd.qorgau.envelope", atLimit); status != 200 {
+		t.Errorf("submit an envelope of the limit = %d %q, want 200", status, msg)
 	}
 }
 

@@ -181,6 +181,11 @@ func (s *Service) maxEnvelope() int {
 // check validates a submission and returns what would be logged, and the
 // parsed envelope.
 func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submission, *seal.Envelope, error) {
+	// seal.ParseEnvelope refuses it too, but as EINVALID: too large is
+	// its own answer (413), as for a request over the body limit.
+	if n, limit := len(req.Envelope), s.maxEnvelope(); n > limit {
+		return nil, nil, qorgau.Errorf(qorgau.ETOOLARGE, "the envelope is %d bytes, over the limit of %d bytes", n, limit)
+	}
 	if !slices.Contains(qorgau.Categories, req.Category) {
 		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "category %q is not one of the categories", req.Category)
 	}
