@@ -93,6 +93,22 @@ type TerminalZone struct {
 	Kind ZoneKind `json:"kind"`
 }
 
+// ValidLookupID reports whether s is a lookup id as a kiosk derives it from
+// a receipt code: 32 lower-case hex digits. Upper case is not folded but
+// refused: complaints are found by the exact id, and a complaint filed
+// under a second spelling could never be found with its receipt code.
+func ValidLookupID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // FollowupComplaint is a complaint's status as a kiosk shows it to the
 // person holding its receipt code (GET /api/terminal/v1/followup/{lookup}).
 type FollowupComplaint struct {

@@ -45,3 +45,22 @@ func TestDeviceRequestSignature(t *testing.T) {
 		t.Error("ParseDeviceTime(abc) = nil")
 	}
 }
+
+func TestValidLookupID(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"0123456789abcdef0123456789abcdef", true},
+		{"0123456789ABCDEF0123456789abcdef", false}, // a second spelling of an id
+		{"0123456789abcdef0123456789abcde", false},
+		{"0123456789abcdef0123456789abcdef0", false},
+		{"0123456789abcdeg0123456789abcdef", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := ValidLookupID(tt.id); got != tt.want {
+			t.Errorf("ValidLookupID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -77,5 +79,33 @@ func TestFleetWatchEndToEnd(t *testing.T) {
 	}
 	if code, _ := post(token); code != http.StatusUnauthorized {
 		t.Errorf("batch with a revoked token = %d, want 401", code)
+	}
+}
+
+// TestFleetEventsShutdown: an open live fleet page, whose event stream
+// runs until the browser leaves, does not hold up a graceful stop. serve
+// ends the stream when it shuts down, so it exits at once instead of
+// waiting out its 10 s deadline and cutting off whatever else runs.
+func TestFleetEventsShutdown(t *testing.T) {
+	w := newWorld(t, 1)
+	srv := startServe(t, w.dir)
+	admin := consoleLogin(t, w, srv.base(), "admin")
+	resp, err := admin.Get(srv.base() + "/fleet/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if line, _ := bufio.NewReader(resp.Body).ReadString('\n'); resp.StatusCode != http.StatusOK || line != "event: counts\n" {
+		t.Fatalf("GET /fleet/events = %d, first line %q", resp.StatusCode, line)
+	}
+	start := time.Now()
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-srv.done:
+	case <-time.After(8 * time.Second):
+		t.Fatalf("serve still running %s after SIGTERM with a fleet stream open", time.Since(start).Round(time.Second))
+	}
+	if strings.Contains(srv.logs.String(), "cut off") {
+		t.Errorf("serve cut requests off on a graceful stop:\n%s", srv.logs)
 	}
 }

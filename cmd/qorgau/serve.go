@@ -351,6 +351,7 @@ func serve(ctx context.Context, log *slog.Logger, db *store.DB, f serveFlags, cf
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	background.Go(func() { srv.SweepSessions(loops, time.Minute) })
 
 	errc := make(chan error, 1)

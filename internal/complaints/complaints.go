@@ -11,7 +11,6 @@ package complaints
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -182,11 +181,16 @@ func (s *Service) maxEnvelope() int {
 // check validates a submission and returns what would be logged, and the
 // parsed envelope.
 func (s *Service) check(ctx context.Context, dev *store.DeviceKey, req SubmitRequest) (*Submission, *seal.Envelope, error) {
+	// seal.ParseEnvelope refuses it too, but as EINVALID: too large is
+	// its own answer (413), as for a request over the body limit.
+	if n, limit := len(req.Envelope), s.maxEnvelope(); n > limit {
+		return nil, nil, qorgau.Errorf(qorgau.ETOOLARGE, "the envelope is %d bytes, over the limit of %d bytes", n, limit)
+	}
 	if !slices.Contains(qorgau.Categories, req.Category) {
 		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "category %q is not one of the categories", req.Category)
 	}
-	if b, err := hex.DecodeString(req.LookupID); err != nil || len(b) != 16 {
-		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+	if !qorgau.ValidLookupID(req.LookupID) {
+		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 lower-case hex digits")
 	}
 	if len(req.Bodies) == 0 || len(req.Bodies) > seal.MaxRecipients {
 		return nil, nil, qorgau.Errorf(qorgau.EINVALID, "a complaint goes to 1 to %d bodies", seal.MaxRecipients)

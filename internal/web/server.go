@@ -93,6 +93,10 @@ type Server struct {
 	deviceKeys      sync.Map // device id → cachedKey
 	keys            keyring
 
+	// closing is closed by CloseStreams, to end the open event streams.
+	closing   chan struct{}
+	closeOnce sync.Once
+
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -129,6 +133,7 @@ func New(db *store.DB, logger *slog.Logger, cfg Config) (*Server, error) {
 		addrThrottle:    auth.NewThrottle(30, 15*time.Minute),
 		Now:             time.Now,
 		PasswordParams:  auth.DefaultParams,
+		closing:         make(chan struct{}),
 	}
 	clock := func() time.Time { return s.Now() }
 	s.accountThrottle.Now, s.addrThrottle.Now = clock, clock
@@ -159,6 +164,12 @@ func (s *Server) Handler() http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// CloseStreams ends every open event stream (GET /fleet/events). A
+// stream runs until its client goes away, so without this an open live
+// fleet page keeps http.Server.Shutdown waiting until its deadline; give
+// it to http.Server.RegisterOnShutdown. The browser reconnects by itself.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -92,7 +92,8 @@ const fleetEventsEvery = time.Second
 
 // fleetEvents streams the live counts as server-sent events: one "counts"
 // event at once, then one whenever a device changes state, and a comment
-// every 15 s to keep proxies from closing the stream.
+// every 15 s to keep proxies from closing the stream. It ends when the
+// client goes away or the server shuts down (CloseStreams).
 func (s *Server) fleetEvents(w http.ResponseWriter, r *request) error {
 	tr, err := s.tracker()
 	if err != nil {
@@ -128,6 +129,8 @@ func (s *Server) fleetEvents(w http.ResponseWriter, r *request) error {
 		}
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-s.closing: // the server shuts down
 			return nil
 		case <-tick.C:
 		}

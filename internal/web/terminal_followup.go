@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/hex"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,11 +8,11 @@ import (
 	"qorgau.kz/qorgau"
 )
 
-// lookupID checks a lookup id's form: 32 hex digits, derived from a receipt
-// code. Only someone holding the code can name it.
+// lookupID checks a lookup id's form (qorgau.ValidLookupID), derived from
+// a receipt code. Only someone holding the code can name it.
 func lookupID(v string) (string, error) {
-	if b, err := hex.DecodeString(v); err != nil || len(b) != 16 {
-		return "", qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 hex digits")
+	if !qorgau.ValidLookupID(v) {
+		return "", qorgau.Errorf(qorgau.EINVALID, "lookup id must be 32 lower-case hex digits")
 	}
 	return v, nil
 }
@@ -95,11 +94,18 @@ func (s *Server) terminalAnswerRead(w http.ResponseWriter, r *request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
+	// The form is checked before the complaint is read: a missing or
+	// malformed id is the caller's mistake, and saying so tells nothing
+	// about the complaint.
+	if _, err := lookupID(req.Lookup); err != nil {
+		return err
+	}
 	c, err := s.db.Complaint(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if _, err := lookupID(req.Lookup); err != nil || req.Lookup != c.LookupID {
+	if req.Lookup != c.LookupID {
+		// Not this code's: answer as if it did not exist.
 		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
 	}
 	var delivered []string

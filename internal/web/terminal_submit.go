@@ -42,11 +42,16 @@ func (s *Server) terminalSubmit(w http.ResponseWriter, r *request) error {
 		return qorgau.Errorf(qorgau.EUNSUPPORTED, "content type must be %s, not %q", envelopeType, ct)
 	}
 	q := r.URL.Query()
-	for k := range q {
+	for k, v := range q {
 		switch k {
 		case "bodies", "category", "urgent", "test", "lookup", "test_code":
 		default:
 			return qorgau.Errorf(qorgau.EINVALID, "unknown parameter %q", k)
+		}
+		// q.Get would read the first and drop the rest: urgent=0&urgent=1
+		// would be filed as not urgent, bodies=A&bodies=B to A alone.
+		if len(v) > 1 {
+			return qorgau.Errorf(qorgau.EINVALID, "parameter %q is given %d times; give it once (bodies are comma-separated)", k, len(v))
 		}
 	}
 	urgent, err := flag(q.Get("urgent"))
