@@ -509,3 +509,57 @@ func TestMaintenanceForm(t *testing.T) {
 		t.Errorf("%d windows after refused forms, want 1", len(ws))
 	}
 }
+
+// TestFleetEventsEndWithSession checks that a live stream ends once its
+// session does: it used to be checked only when the stream opened, so a
+// member signed out or disabled kept receiving live counts for as long as
+// the page stayed open.
+func TestFleetEventsEndWithSession(t *testing.T) {
+	defer web.SetFleetEventsRecheck(1)()
+	e := newEnv(t, web.Config{RequireTOTP: true})
+	withFleet(t, e, web.Config{RequireTOTP: true})
+	for _, end := range []string{"sign-out", "disabled"} {
+		t.Run(end, func(t *testing.T) {
+			cookie := e.session(qorgau.RoleNPM)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", e.ts.URL+"/fleet/events", nil)
+			req.AddCookie(cookie)
+			resp, err := http.DefaultClient.Do(req)
+			must(t, err)
+			defer resp.Body.Close()
+			events := make(chan string, 16)
+			go func() {
+				defer close(events)
+				sc := bufio.NewScanner(resp.Body)
+				for sc.Scan() {
+					if v, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+						events <- v
+					}
+				}
+			}()
+			if ev := <-events; ev != "counts" {
+				t.Fatalf("first event %q, want counts", ev)
+			}
+			switch end {
+			case "sign-out":
+				if resp, _ := e.do(e.client(), "POST", "/logout", url.Values{}, cookie); resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("sign-out = %d", resp.StatusCode)
+				}
+			case "disabled":
+				// Its sessions are kept, so that the disabled check is what ends the stream.
+				u, err := e.db.UserByName(context.Background(), "u-npm")
+				must(t, err)
+				u.Disabled = true
+				must(t, e.db.UpdateUser(context.Background(), u, false, &qorgau.AuditRecord{Actor: "test", Action: qorgau.AuditUserDisabled, Target: u.Name}))
+			}
+			var last string
+			for ev := range events {
+				last = ev
+			}
+			if last != "ended" || ctx.Err() != nil {
+				t.Errorf("after the %s the stream's last event was %q (%v), want it to end with \"ended\"", end, last, ctx.Err())
+			}
+		})
+	}
+}

@@ -108,7 +108,15 @@ func (s *Server) fleetEvents(w http.ResponseWriter, r *request) error {
 	tick := time.NewTicker(fleetEventsEvery)
 	defer tick.Stop()
 	version, idle := int64(-1), 0
-	for {
+	for n := 1; ; n++ {
+		if n%fleetEventsRecheck == 0 && !s.stillSignedIn(r) {
+			// Signed out, disabled, idle or too old since: the page
+			// stops (EventSource gives up on the login page it then
+			// gets when it reconnects).
+			fmt.Fprint(w, "event: ended\ndata: session\n\n")
+			rc.Flush()
+			return nil
+		}
 		if v := tr.Version(); v != version {
 			version, idle = v, 0
 			rows, err := s.fleetRows(r, tr)
@@ -135,6 +143,28 @@ func (s *Server) fleetEvents(w http.ResponseWriter, r *request) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// fleetEventsRecheck is how many ticks of a stream pass between checks
+// that its session still holds (a variable for the tests).
+var fleetEventsRecheck = 15
+
+// stillSignedIn reports whether the session a long request began with
+// still holds, by the rules newRequest applies to every request: it may
+// have been signed out, its user disabled or given another role or
+// facility, or it may have gone idle or grown too old while the request
+// ran. It does not count as activity.
+func (s *Server) stillSignedIn(r *request) bool {
+	if r.Session == nil || r.User == nil {
+		return false
+	}
+	sess, user, err := s.db.Session(r.Context(), r.Session.ID)
+	if err != nil {
+		return false
+	}
+	now := s.Now()
+	return !user.Disabled && user.Role == r.User.Role && user.Facility == r.User.Facility && user.Body == r.User.Body &&
+		now.Sub(sess.LastSeen) <= s.cfg.IdleTimeout && now.Sub(sess.CreatedAt) <= s.cfg.MaxSessionAge
 }
 
 // period reads the from and to query parameters (YYYY-MM-DD, local days,

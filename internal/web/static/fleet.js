@@ -39,5 +39,8 @@
     });
     live.textContent = live.dataset.live + " " + new Date().toLocaleTimeString(document.documentElement.lang);
   });
+  // The session ended (signed out, disabled, idle): reconnecting would
+  // only get the login page.
+  es.addEventListener("ended", function () { es.close(); live.textContent = live.dataset.lost; });
   es.onerror = function () { live.textContent = live.dataset.lost; };
 })();
