@@ -60,17 +60,17 @@ func (l *Log) serveKey(w http.ResponseWriter, r *http.Request) {
 func (l *Log) serveTile(w http.ResponseWriter, r *http.Request) {
 	t, err := parseTilePath("tile/" + r.PathValue("path"))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		tileError(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	data, err := l.readTile(r, t)
 	if errors.Is(err, errBeyond) {
-		http.Error(w, "not found: beyond the latest checkpoint", http.StatusNotFound)
+		tileError(w, "not found: beyond the latest checkpoint", http.StatusNotFound)
 		return
 	}
 	if err != nil {
 		l.log.Error("log: cannot read tile", "path", t.String(), "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		tileError(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
@@ -94,6 +94,15 @@ func (l *Log) serveTile(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
+}
+
+// tileError answers a tile request that cannot be served, and forbids
+// caching the answer: a tile beyond the checkpoint exists a moment later,
+// and a cache in front of the log (a CDN) must not go on saying it does
+// not.
+func tileError(w http.ResponseWriter, msg string, status int) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, msg, status)
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding allows gzip.

@@ -161,6 +161,11 @@ func TestServe(t *testing.T) {
 			if resp.StatusCode != code {
 				t.Errorf("GET %s = %s, want %d", path, resp.Status, code)
 			}
+			// A tile beyond the checkpoint exists soon: a cache in front
+			// of the log must not keep the 404.
+			if cc := resp.Header.Get("Cache-Control"); code != 200 && strings.HasPrefix(path, "/log/tile/") && cc != "no-store" {
+				t.Errorf("GET %s = %d with Cache-Control %q, want no-store", path, code, cc)
+			}
 		}
 		resp, _ = get(t, srv, "/log/tile/0/000")
 		if resp.StatusCode != 200 {
