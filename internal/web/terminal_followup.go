@@ -108,7 +108,7 @@ func (s *Server) terminalAnswerRead(w http.ResponseWriter, r *request) error {
 		// Not this code's: answer as if it did not exist.
 		return qorgau.Errorf(qorgau.ENOTFOUND, "complaint %d not found", id)
 	}
-	var delivered []string
+	delivered := []string{} // [] rather than null when nothing was waiting
 	for _, b := range c.Bodies {
 		if b.State != qorgau.StateAnswered {
 			continue
