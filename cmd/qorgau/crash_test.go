@@ -22,7 +22,6 @@ import (
 
 	"qorgau.kz/qorgau"
 	"qorgau.kz/qorgau/internal/kiosk"
-	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/tlog"
 )
 
@@ -107,11 +106,7 @@ func TestCrash(t *testing.T) {
 	}
 	// One receipt code and reply key for all: Argon2id per envelope would
 	// make preparing them the slow part of the test.
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kts[0].salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, reply := kts[0].newCode(t)
 
 	type outcome struct {
 		idem    string

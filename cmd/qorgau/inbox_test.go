@@ -554,10 +554,6 @@ func openWorld(t *testing.T) (*world, *server, *kioskTerminal, string, *seal.Rep
 	w := newWorld(t, 1)
 	srv := startServe(t, w.dir)
 	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, reply := kt.newCode(t)
 	return w, srv, kt, code, reply
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"qorgau.kz/qorgau"
-	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/store"
 )
 
@@ -90,11 +89,7 @@ func TestTerminalSubmitRefusals(t *testing.T) {
 	srv := startServe(t, w.dir, "-max-envelope", "65536")
 	kt := w.enroll(t, srv.base(), "T-1")
 	other := w.enroll(t, srv.base(), "T-2")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, reply := kt.newCode(t)
 	filed := kt.seal(t, "в камере нет отопления", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "filed-1")
 	kt.submit(t, filed)
 	fresh := kt.seal(t, "нет воды", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "fresh-1").envelope
@@ -168,11 +163,7 @@ func TestTerminalFollowupRefusals(t *testing.T) {
 	srv := startServe(t, w.dir)
 	kt := w.enroll(t, srv.base(), "T-1")
 	other := w.enroll(t, srv.base(), "T-2")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, reply := kt.newCode(t)
 	res := kt.submit(t, kt.seal(t, "нет прогулок неделю", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, "followup-1"))
 	id := strconv.FormatInt(res.Complaint, 10)
 	lookup := reply.LookupID

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"qorgau.kz/qorgau"
-	"qorgau.kz/qorgau/internal/seal"
 )
 
 // TestVerify files complaints through the real server and checks the log
@@ -26,11 +25,7 @@ func TestVerify(t *testing.T) {
 	srv := startServe(t, w.dir)
 	ctx := context.Background()
 	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, reply := kt.newCode(t)
 	sent := 0
 	submit := func(n int) []byte {
 		var last []byte

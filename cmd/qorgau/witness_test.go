@@ -15,7 +15,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"qorgau.kz/qorgau"
-	"qorgau.kz/qorgau/internal/seal"
 	"qorgau.kz/qorgau/internal/tlog"
 	"qorgau.kz/qorgau/internal/witness/witnesstest"
 )
@@ -51,11 +50,7 @@ func TestWitnessedServe(t *testing.T) {
 
 	srv := startServe(t, w.dir, "-witness-policy", policyFile)
 	kt := w.enroll(t, srv.base(), "T-1")
-	code := seal.NewReceiptCode()
-	reply, err := seal.DeriveReply(code, kt.salt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, reply := kt.newCode(t)
 	for i := range 3 {
 		p := kt.seal(t, "жалоба", qorgau.CategoryConditions, []string{"PROS-KZ-35"}, code, reply, fmt.Sprintf("w-%d", i))
 		if _, err := kt.Submit(context.Background(), p.envelope, p.routing); err != nil {

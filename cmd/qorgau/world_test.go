@@ -148,6 +148,19 @@ func (w *world) enroll(t *testing.T, base, device string) *kioskTerminal {
 	return &kioskTerminal{Client: c, enrol: e, dir: d, salt: salt}
 }
 
+// newCode makes a receipt code and derives its reply key with the
+// terminal's salt, as the kiosk does for each complaint. Derivation costs
+// an Argon2id run, so tests that need many envelopes use one code for all.
+func (k *kioskTerminal) newCode(t testing.TB) (string, *seal.ReplyKey) {
+	t.Helper()
+	code := seal.NewReceiptCode()
+	reply, err := seal.DeriveReply(code, k.salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, reply
+}
+
 // prepared is a sealed complaint ready to send.
 type prepared struct {
 	envelope []byte
