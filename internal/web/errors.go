@@ -105,6 +105,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *request) error {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return qorgau.Errorf(qorgau.EMETHOD, "%s does not take %s; it takes %s", r.URL.Path, r.Method, strings.Join(allow, ", "))
 	}
+	return errNoPage(r)
+}
+
+// errNoPage is the answer for an address nothing serves.
+func errNoPage(r *request) error {
 	return qorgau.Errorf(qorgau.ENOTFOUND, "no page at %s", r.URL.Path)
 }
 

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"qorgau.kz/qorgau"
 )
 
 // healthz says the process is up. It touches nothing else, so that a slow
@@ -63,7 +61,7 @@ var staticHandler = http.StripPrefix("/static/", http.FileServerFS(staticFS))
 func (s *Server) static(w http.ResponseWriter, r *request) error {
 	name := strings.TrimPrefix(r.URL.Path, "/static/")
 	if fi, err := fs.Stat(staticFS, strings.TrimSuffix(name, "/")); name == "" || (err == nil && fi.IsDir()) {
-		return qorgau.Errorf(qorgau.ENOTFOUND, "no page at %s", r.URL.Path)
+		return errNoPage(r)
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	staticHandler.ServeHTTP(w, r.Request)

@@ -61,7 +61,7 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) *request {
 		return req
 	}
 	now := s.Now()
-	if user.Disabled || now.Sub(sess.LastSeen) > s.cfg.IdleTimeout || now.Sub(sess.CreatedAt) > s.cfg.MaxSessionAge {
+	if !s.sessionHolds(sess, user, now) {
 		s.db.DeleteSession(r.Context(), id)
 		s.keys.drop(id)
 		forget()
@@ -74,6 +74,13 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) *request {
 	}
 	req.Session, req.User = sess, user
 	return req
+}
+
+// sessionHolds reports whether a stored session is still good at now: its
+// user not disabled, not idle past the idle timeout, not older than the
+// longest session. newRequest and long requests (stillSignedIn) apply it.
+func (s *Server) sessionHolds(sess *qorgau.Session, user *qorgau.User, now time.Time) bool {
+	return !user.Disabled && now.Sub(sess.LastSeen) <= s.cfg.IdleTimeout && now.Sub(sess.CreatedAt) <= s.cfg.MaxSessionAge
 }
 
 // remoteIP is the peer address of the connection. Qorgau does not trust

@@ -162,9 +162,8 @@ func (s *Server) stillSignedIn(r *request) bool {
 	if err != nil {
 		return false
 	}
-	now := s.Now()
-	return !user.Disabled && user.Role == r.User.Role && user.Facility == r.User.Facility && user.Body == r.User.Body &&
-		now.Sub(sess.LastSeen) <= s.cfg.IdleTimeout && now.Sub(sess.CreatedAt) <= s.cfg.MaxSessionAge
+	return s.sessionHolds(sess, user, s.Now()) &&
+		user.Role == r.User.Role && user.Facility == r.User.Facility && user.Body == r.User.Body
 }
 
 // period reads the from and to query parameters (YYYY-MM-DD, local days,
